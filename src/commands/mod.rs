@@ -1,0 +1,95 @@
+//! One module per subcommand; this one dispatches and holds what they share: opening the
+//! output (refusing a file under the data root) and running a script with Ctrl-C handling.
+
+mod check;
+mod functions;
+mod generate;
+mod queries;
+mod sql;
+
+use std::io::{IsTerminal, Read};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+
+use crate::cli::{Cli, Command, Settings};
+use crate::error::{Error, Result};
+use crate::output::{Format, Output, Sink};
+use crate::session::Session;
+
+/// Runs the command line.
+pub async fn execute(cli: Cli) -> Result<()> {
+    let settings = Settings::from_args(&cli.global)?;
+    match cli.command {
+        None if std::io::stdin().is_terminal() => crate::repl::run(settings).await,
+        None => {
+            let sql = read_stdin()?;
+            sql::run_text(&settings, &sql).await
+        }
+        Some(Command::Query { sql, file }) => {
+            let text = match (sql, file) {
+                (_, Some(path)) => {
+                    std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?
+                }
+                (Some(sql), None) if sql == "-" => read_stdin()?,
+                (Some(sql), None) => sql,
+                (None, None) => return Err(Error::Usage("query needs SQL text or -f FILE".into())),
+            };
+            sql::run_text(&settings, &text).await
+        }
+        Some(Command::Run { name }) => sql::run_saved(&settings, &name).await,
+        Some(Command::Queries) => queries::list(&settings).await,
+        Some(Command::Check) => check::run(&settings).await,
+        Some(Command::Functions) => functions::list(&settings).await,
+        Some(Command::Generate(args)) => generate::run(&args).await,
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("stdin", e))?;
+    Ok(text)
+}
+
+/// Opens the output the settings ask for. A file under the data root is refused.
+pub(crate) fn open_output(settings: &Settings, session: Option<&Session>) -> Result<Output> {
+    let sink = match &settings.output_path {
+        Some(path) => {
+            if let Some(session) = session
+                && let Some(location) = path.to_str()
+                && session.root().contains_location(location)
+            {
+                return Err(Error::Refused(format!(
+                    "-o {}: salesql never writes under the data root {}",
+                    path.display(),
+                    session.root().display()
+                )));
+            }
+            Sink::file(path)?
+        }
+        None => Sink::stdout(),
+    };
+    Output::new(sink, settings.output)
+}
+
+/// Runs `work` unless Ctrl-C comes first, in which case it is dropped (cancelling the query)
+/// and the command ends with [`Error::Interrupted`].
+pub(crate) async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+    }
+}
+
+/// Writes one in-memory result set (listings such as `queries` and `check`).
+pub(crate) async fn write_batch(output: &mut Output, batch: RecordBatch) -> Result<()> {
+    let schema = batch.schema();
+    let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)]));
+    let summary = output.write_stream(Box::pin(stream)).await?;
+    if output.format() == Format::Table {
+        eprintln!("{}", summary.describe());
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The one error type of salesql. Every variant says what went wrong and where (the file,
+//! table, column or parameter at fault), and maps to the exit code of SPEC §2.
+
+use std::path::PathBuf;
+
+use datafusion::error::DataFusionError;
+
+/// The result type used throughout salesql.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in salesql.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line is wrong: a bad flag value, an unknown saved query.
+    #[error("{0}")]
+    Usage(String),
+    /// A parameter of a statement or saved query is unknown, missing or ill-typed.
+    #[error("parameter `{name}`: {message}")]
+    Parameter {
+        /// The parameter's name, without `$`.
+        name: String,
+        /// What is wrong with it, and which parameters are declared.
+        message: String,
+    },
+    /// The data root does not exist or cannot be listed.
+    #[error("data root {root}: {message}")]
+    DataRoot {
+        /// The data root as the user gave it.
+        root: String,
+        /// Why it cannot be used.
+        message: String,
+    },
+    /// A table of the data root cannot be used (schema disagreement, invalid Parquet, …).
+    #[error("table `{table}`: {message}")]
+    Table {
+        /// The table's name.
+        table: String,
+        /// What is wrong, naming the file at fault.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file at fault.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing results to their destination failed.
+    #[error("writing results to {destination}: {message}")]
+    Output {
+        /// `stdout` or the output file's path.
+        destination: String,
+        /// The cause.
+        message: String,
+    },
+    /// A statement was refused before it ran.
+    #[error("{0}")]
+    Refused(String),
+    /// An object store request failed.
+    #[error("{context}: {source}")]
+    ObjectStore {
+        /// What was being done, and on which URL.
+        context: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// DataFusion failed to plan or execute a statement.
+    #[error("{}", describe_datafusion(.0))]
+    DataFusion(#[from] DataFusionError),
+    /// A statement of a multi-statement script failed.
+    #[error("statement {index} of {count}: {source}")]
+    InStatement {
+        /// The failing statement's 1-based position.
+        index: usize,
+        /// How many statements the script has.
+        count: usize,
+        /// Why it failed.
+        source: Box<Error>,
+    },
+    /// The user pressed Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for usage errors, 130 for an interrupt,
+    /// 1 for everything else (query, data and I/O errors).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Parameter { .. } => 2,
+            Error::Interrupted => 130,
+            Error::InStatement { source, .. } => source.exit_code(),
+            Error::DataFusion(e) => match salesql_error_in(e) {
+                Some(inner) => inner.exit_code(),
+                None => 1,
+            },
+            _ => 1,
+        }
+    }
+
+    /// Shorthand for an I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when this error only says that the reader of stdout went away (`| head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output { message, .. } if message.contains("Broken pipe"))
+    }
+}
+
+impl From<Error> for DataFusionError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::DataFusion(inner) => inner,
+            other => DataFusionError::External(Box::new(other)),
+        }
+    }
+}
+
+/// Finds a salesql error that DataFusion carried through its own error type.
+fn salesql_error_in(e: &DataFusionError) -> Option<&Error> {
+    match e.find_root() {
+        DataFusionError::External(inner) => inner.downcast_ref::<Error>(),
+        _ => None,
+    }
+}
+
+/// Renders a DataFusion error in one readable line: our own errors carried inside it are
+/// shown as themselves, DataFusion's are shown without backtraces.
+fn describe_datafusion(e: &DataFusionError) -> String {
+    if let Some(inner) = salesql_error_in(e) {
+        return inner.to_string();
+    }
+    match e.find_root() {
+        DataFusionError::ObjectStore(store_error) => store_error.to_string(),
+        _ => e.strip_backtrace(),
+    }
+}

@@ -1,0 +1,92 @@
+//! Builds the DataFusion session every command runs in: the memory pool (with spilling to a
+//! temporary directory), the sales functions, the data root's object store and its tables.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::catalog::{DataRoot, DataRootSchema, StoreOptions};
+use crate::error::Result;
+use crate::functions;
+
+/// The catalog and schema that hold the data root's tables.
+pub const CATALOG: &str = "datafusion";
+/// See [`CATALOG`].
+pub const SCHEMA: &str = "public";
+
+/// What a session needs to know before it opens.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSettings {
+    /// The data root (`--data` / `SALESQL_DATA`); `None` for the built-in sample.
+    pub data: Option<String>,
+    /// Object-store settings from the command line.
+    pub store: StoreOptions,
+    /// The memory limit in bytes (`--memory-limit`); operators spill to disk beyond it.
+    pub memory_limit: Option<usize>,
+    /// The number of partitions plans use; `None` for one per core.
+    pub target_partitions: Option<usize>,
+}
+
+/// An open session over a data root.
+#[derive(Clone)]
+pub struct Session {
+    context: SessionContext,
+    schema: Arc<DataRootSchema>,
+}
+
+impl Session {
+    /// Opens the data root and builds a session over it.
+    pub async fn open(settings: &SessionSettings) -> Result<Self> {
+        let root = DataRoot::open(settings.data.as_deref(), &settings.store)?;
+
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = settings.memory_limit {
+            let pool = TrackConsumersPool::new(
+                FairSpillPool::new(limit),
+                NonZeroUsize::new(5).expect("5 is not zero"),
+            );
+            runtime = runtime.with_memory_pool(Arc::new(pool));
+        }
+        let runtime = runtime.build_arc()?;
+
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema(CATALOG, SCHEMA);
+        if let Some(partitions) = settings.target_partitions {
+            config = config.with_target_partitions(partitions);
+        }
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .build();
+        root.register(state.runtime_env());
+        functions::register_all(&mut state)?;
+
+        let schema = Arc::new(DataRootSchema::open(root, state.clone()).await?);
+        let context = SessionContext::new_with_state(state);
+        if let Some(catalog) = context.catalog(CATALOG) {
+            catalog.register_schema(SCHEMA, Arc::clone(&schema) as _)?;
+        }
+        Ok(Self { context, schema })
+    }
+
+    /// The DataFusion context.
+    pub fn context(&self) -> &SessionContext {
+        &self.context
+    }
+
+    /// The schema serving the data root's tables.
+    pub fn schema(&self) -> &DataRootSchema {
+        &self.schema
+    }
+
+    /// The data root.
+    pub fn root(&self) -> &DataRoot {
+        self.schema.root()
+    }
+}

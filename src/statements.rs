@@ -1,0 +1,206 @@
+//! Runs SQL text: splits it into statements, plans each one, refuses any that would write
+//! under the data root, binds parameters as typed literals (never as text), executes, and
+//! streams rows to the output. A script stops at its first failing statement.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use datafusion::common::ParamValues;
+use datafusion::datasource::listing::ListingTable;
+use datafusion::datasource::source_as_provider;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
+use datafusion::scalar::ScalarValue;
+use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::sqlparser::dialect::dialect_from_str;
+
+use crate::error::{Error, Result};
+use crate::output::{Output, ResultSummary};
+use crate::session::Session;
+
+/// Values for a script's `$name` placeholders, and how to explain a missing one.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings {
+    values: HashMap<String, ScalarValue>,
+    /// Appended to "no value for `$x`" errors: what the caller can do about it.
+    hint: String,
+}
+
+impl Bindings {
+    /// Bindings from typed values; `hint` completes errors about missing parameters.
+    pub fn new(values: ParamValues, hint: impl Into<String>) -> Self {
+        let values = match values {
+            ParamValues::Map(map) => map.into_iter().map(|(k, v)| (k, v.value)).collect(),
+            ParamValues::List(_) => HashMap::new(),
+        };
+        Self {
+            values,
+            hint: hint.into(),
+        }
+    }
+
+    /// The bound names and values.
+    pub fn values(&self) -> &HashMap<String, ScalarValue> {
+        &self.values
+    }
+
+    fn bind(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        let used = plan.get_parameter_names()?;
+        if used.is_empty() {
+            return Ok(plan);
+        }
+        let mut used: Vec<String> = used.into_iter().collect();
+        used.sort();
+        for id in &used {
+            let name = id.trim_start_matches('$');
+            if name.chars().all(|c| c.is_ascii_digit()) {
+                return Err(Error::Parameter {
+                    name: id.clone(),
+                    message: "positional parameters are not supported; use named ones ($name)"
+                        .into(),
+                });
+            }
+            if !self.values.contains_key(name) {
+                return Err(Error::Parameter {
+                    name: name.to_string(),
+                    message: format!(
+                        "the statement uses ${name} but no value is given; {}",
+                        self.hint
+                    ),
+                });
+            }
+        }
+        let values = ParamValues::Map(
+            self.values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect(),
+        );
+        Ok(plan.with_param_values(values)?)
+    }
+}
+
+/// What running one statement produced.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementOutcome {
+    /// The result's summary, for statements that return rows.
+    pub result: Option<ResultSummary>,
+    /// Wall time from planning to the last row written.
+    pub elapsed: Duration,
+}
+
+/// Splits `sql` into statements with the session's SQL dialect.
+pub fn parse_statements(session: &Session, sql: &str) -> Result<VecDeque<Statement>> {
+    let state = session.context().state();
+    let options = state.config().options();
+    let dialect_name = &options.sql_parser.dialect;
+    let dialect = dialect_from_str(dialect_name)
+        .ok_or_else(|| Error::Usage(format!("unsupported SQL dialect `{dialect_name}`")))?;
+    let statements = DFParserBuilder::new(sql)
+        .with_dialect(dialect.as_ref())
+        .with_recursion_limit(options.sql_parser.recursion_limit.get())
+        .build()?
+        .parse_statements()?;
+    Ok(statements)
+}
+
+/// Runs every statement of `sql` in order, streaming results to `output` and calling
+/// `observe` after each. Stops at the first failure, naming the statement when there are
+/// several.
+pub async fn run_script(
+    session: &Session,
+    sql: &str,
+    bindings: &Bindings,
+    output: &mut Output,
+    observe: &mut dyn FnMut(&StatementOutcome),
+) -> Result<()> {
+    let statements = parse_statements(session, sql)?;
+    let count = statements.len();
+    for (index, statement) in statements.into_iter().enumerate() {
+        let outcome = run_statement(session, statement, bindings, output)
+            .await
+            .map_err(|e| match count {
+                1 => e,
+                _ => Error::InStatement {
+                    index: index + 1,
+                    count,
+                    source: Box::new(e),
+                },
+            })?;
+        observe(&outcome);
+    }
+    Ok(())
+}
+
+/// Plans, checks, binds and runs one statement.
+pub async fn run_statement(
+    session: &Session,
+    statement: Statement,
+    bindings: &Bindings,
+    output: &mut Output,
+) -> Result<StatementOutcome> {
+    let started = Instant::now();
+    let state = session.context().state();
+    let plan = state.statement_to_plan(statement).await?;
+    refuse_writes_under_root(session, &plan)?;
+    let plan = bindings.bind(plan)?;
+    let returns_rows = !matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Statement(_))
+        || matches!(
+            &plan,
+            LogicalPlan::Statement(datafusion::logical_expr::Statement::Execute(_))
+        );
+    let frame = session.context().execute_logical_plan(plan).await?;
+    let result = if returns_rows {
+        let stream = frame.execute_stream().await?;
+        Some(output.write_stream(stream).await?)
+    } else {
+        frame.collect().await?;
+        None
+    };
+    Ok(StatementOutcome {
+        result,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Refuses statements that would write into the data root: `INSERT`/`DELETE`/`UPDATE` on a
+/// table whose files live under it, and `COPY … TO` a location under it.
+fn refuse_writes_under_root(session: &Session, plan: &LogicalPlan) -> Result<()> {
+    let root = session.root();
+    let refuse = |what: String| {
+        Err(Error::Refused(format!(
+            "{what}: salesql never modifies the data root {}",
+            root.display()
+        )))
+    };
+    match plan {
+        LogicalPlan::Dml(dml) if !matches!(dml.op, WriteOp::Ctas) => {
+            let table = dml.table_name.table();
+            if session.schema().is_root_table(table) {
+                return refuse(format!("`{}` is a table of the data root", dml.table_name));
+            }
+            if let Ok(provider) = source_as_provider(&dml.target)
+                && let Some(listing) = provider.downcast_ref::<ListingTable>()
+                && listing
+                    .table_paths()
+                    .iter()
+                    .any(|p| root.contains_location(p.as_str()))
+            {
+                return refuse(format!(
+                    "`{}` reads files under the data root",
+                    dml.table_name
+                ));
+            }
+            Ok(())
+        }
+        LogicalPlan::Ddl(DdlStatement::DropTable(drop))
+            if session.schema().is_root_table(drop.name.table()) =>
+        {
+            refuse(format!("`{}` is a table of the data root", drop.name))
+        }
+        LogicalPlan::Copy(copy) if root.contains_location(&copy.output_url) => refuse(format!(
+            "COPY to {} writes under the data root",
+            copy.output_url
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,283 @@
+//! Data roots: Hive partitions and pruning, broken and disagreeing files, empty tables,
+//! `check`, and the rule that queries never modify the data root.
+
+use predicates::prelude::*;
+
+use super::common::{
+    dataset, empty_dir, partitioned_dataset, query_csv, salesql, snapshot, stderr_of, write_parquet,
+};
+
+#[test]
+fn partition_columns_are_integers_and_filters_prune_files() {
+    let data = partitioned_dataset();
+    let types = query_csv(
+        data,
+        "select arrow_typeof(year) as y, arrow_typeof(month) as m from activities limit 1",
+    );
+    assert_eq!(types[1], ["Int64", "Int64"]);
+
+    let plan = query_csv(
+        data,
+        "explain select sum(duration_s) from activities where year = 2024 and month = 3",
+    );
+    let physical = &plan
+        .iter()
+        .find(|r| r[0] == "physical_plan")
+        .expect("a physical plan")[1];
+    assert!(physical.contains("year=2024/month=3/"), "{physical}");
+    let files_scanned = physical.matches(".parquet").count();
+    assert_eq!(
+        files_scanned, 1,
+        "only the March 2024 file is read: {physical}"
+    );
+
+    let counts = query_csv(
+        data,
+        "select count(*) from activities where year = 2024 and month = 3",
+    );
+    let by_time = query_csv(
+        data,
+        "select count(*) from activities where occurred_at >= '2024-03-01T00:00:00Z' and occurred_at < '2024-04-01T00:00:00Z'",
+    );
+    assert_eq!(counts[1], by_time[1]);
+}
+
+#[test]
+fn string_partition_values_are_varchar() {
+    let dir = empty_dir();
+    write_parquet(
+        &dir.path().join("deals/region=emea/a.parquet"),
+        "select 1 as id",
+    );
+    write_parquet(
+        &dir.path().join("deals/region=amer/b.parquet"),
+        "select 2 as id",
+    );
+    let rows = query_csv(
+        dir.path(),
+        "select region, arrow_typeof(region) as t, id from deals order by id",
+    );
+    assert_eq!(
+        rows[1..],
+        [vec!["emea", "Utf8", "1"], vec!["amer", "Utf8", "2"]]
+    );
+}
+
+#[test]
+fn a_corrupt_parquet_file_is_named_without_a_panic() {
+    let dir = empty_dir();
+    write_parquet(&dir.path().join("deals/a.parquet"), "select 1 as id");
+    std::fs::write(dir.path().join("deals/b.parquet"), b"this is not parquet").unwrap();
+    let output = salesql()
+        .arg("--data")
+        .arg(dir.path())
+        .args(["query", "select count(*) from deals"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("table `deals`"), "{stderr}");
+    assert!(
+        stderr.contains("deals/b.parquet is not a valid Parquet file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Other tables stay usable.
+    write_parquet(&dir.path().join("other/x.parquet"), "select 5 as v");
+    assert_eq!(query_csv(dir.path(), "select v from other")[1], ["5"]);
+}
+
+#[test]
+fn files_that_disagree_on_the_schema_are_both_named() {
+    let dir = empty_dir();
+    write_parquet(
+        &dir.path().join("deals/a.parquet"),
+        "select 1 as id, 'x' as name",
+    );
+    write_parquet(
+        &dir.path().join("deals/b.parquet"),
+        "select 'two' as id, 'y' as name",
+    );
+    salesql()
+        .arg("--data")
+        .arg(dir.path())
+        .args(["query", "select * from deals"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("deals/b.parquet has column `id` of type Utf8")
+                .and(predicate::str::contains("deals/a.parquet")),
+        );
+}
+
+#[test]
+fn empty_tables_return_no_rows() {
+    let dir = empty_dir();
+    write_parquet(
+        &dir.path().join("deals/a.parquet"),
+        "select 1 as id where false",
+    );
+    assert_eq!(
+        query_csv(dir.path(), "select count(*) as n from deals")[1],
+        ["0"]
+    );
+    std::fs::create_dir_all(dir.path().join("quotas")).unwrap();
+    let rows = query_csv(
+        dir.path(),
+        "select count(*) as n, sum(amount) as total from quotas",
+    );
+    assert_eq!(rows[1], ["0", ""]);
+}
+
+#[test]
+fn ids_may_be_strings_and_timestamps_any_unit_or_zone() {
+    let dir = empty_dir();
+    write_parquet(
+        &dir.path().join("opportunities/a.parquet"),
+        "select 'opp-1' as opportunity_id, 'acc-1' as account_id, 'rep-1' as owner_id, \
+         arrow_cast('2024-01-01T00:00:00', 'Timestamp(Second, None)') as created_at, \
+         arrow_cast(null, 'Timestamp(Second, None)') as closed_at, 'open' as status, 'proposal' as stage, \
+         cast(100 as decimal(18,2)) as amount, 'inbound' as source, 'smb' as segment",
+    );
+    write_parquet(
+        &dir.path().join("reps/a.parquet"),
+        "select 'rep-1' as rep_id, 'Ada' as name, 't' as team, 'EMEA' as region, \
+         cast(null as varchar) as manager_id, arrow_cast('2020-01-01T00:00:00', 'Timestamp(Nanosecond, Some(\"Europe/Paris\"))') as hired_at",
+    );
+    let rows = query_csv(
+        dir.path(),
+        "select r.name, o.opportunity_id from opportunities o join reps r on r.rep_id = o.owner_id",
+    );
+    assert_eq!(rows[1], ["Ada", "opp-1"]);
+}
+
+#[test]
+fn check_passes_on_generated_data_and_reports_every_table() {
+    let output = salesql()
+        .arg("--data")
+        .arg(dataset())
+        .args(["check", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    for table in [
+        "reps",
+        "opportunities",
+        "stage_history",
+        "activities",
+        "quotas",
+        "stages",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{table},ok,"))),
+            "{table}: {text}"
+        );
+    }
+    salesql()
+        .arg("--data")
+        .arg(partitioned_dataset())
+        .arg("check")
+        .assert()
+        .success();
+}
+
+#[test]
+fn check_fails_on_missing_tables_bad_columns_and_unreadable_files() {
+    let dir = empty_dir();
+    write_parquet(
+        &dir.path().join("reps/a.parquet"),
+        "select 1 as rep_id, 'x' as name",
+    );
+    std::fs::create_dir_all(dir.path().join("notes")).unwrap();
+    std::fs::write(dir.path().join("notes/n.parquet"), b"garbage").unwrap();
+    let output = salesql()
+        .arg("--data")
+        .arg(dir.path())
+        .args(["check", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(text.contains("reps,problem,1,1,"), "{text}");
+    assert!(
+        text.contains("missing column `hired_at` (a timestamp)"),
+        "{text}"
+    );
+    assert!(text.contains("opportunities,missing,"), "{text}");
+    assert!(text.contains("stages,default,7,"), "{text}");
+    assert!(
+        text.contains("notes/n.parquet is not a valid Parquet file"),
+        "{text}"
+    );
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("problem(s) found"), "{stderr}");
+}
+
+#[test]
+fn queries_never_modify_the_data_root() {
+    let dir = empty_dir();
+    let root = dir.path().join("root");
+    write_parquet(&root.join("deals/a.parquet"), "select 1 as id");
+    let before = snapshot(&root);
+    let refused = |sql: &str| {
+        let output = salesql()
+            .arg("--data")
+            .arg(&root)
+            .args(["query", sql])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{sql}");
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains("never modifies the data root"),
+            "{sql}: {stderr}"
+        );
+    };
+    refused("insert into deals values (2)");
+    refused(&format!(
+        "copy (select 1 as id) to '{}/deals/b.parquet'",
+        root.display()
+    ));
+    refused(&format!(
+        "copy (select 1 as id) to '{}/new_table/' stored as parquet",
+        root.display()
+    ));
+    refused("drop table deals");
+    let output = salesql()
+        .arg("--data")
+        .arg(&root)
+        .args(["query", "select 1", "-o"])
+        .arg(root.join("deals/out.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(snapshot(&root), before);
+
+    // Writing elsewhere works, and session tables can be created.
+    let elsewhere = dir.path().join("copy.parquet");
+    salesql()
+        .arg("--data")
+        .arg(&root)
+        .args(["query"])
+        .arg(format!(
+            "create table t as select id + 1 as id from deals; copy t to '{}'",
+            elsewhere.display()
+        ))
+        .assert()
+        .success();
+    assert!(elsewhere.exists());
+}
+
+#[test]
+fn folders_starting_with_underscore_or_dot_are_not_tables() {
+    let dir = empty_dir();
+    write_parquet(&dir.path().join("deals/a.parquet"), "select 1 as id");
+    write_parquet(&dir.path().join("_rejects/a.parquet"), "select 1 as id");
+    let rows = query_csv(
+        dir.path(),
+        "select table_name from information_schema.tables where table_schema = 'public' order by 1",
+    );
+    let names: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(names, ["deals", "stages"]);
+}

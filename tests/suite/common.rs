@@ -1,0 +1,118 @@
+//! Helpers shared by the integration tests: the binary with a clean environment, generated
+//! datasets made once per test run, and parsers for what the binary prints.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+
+/// The `salesql` binary with no data root, queries folder or limits from the environment.
+pub fn salesql() -> Command {
+    let mut command = Command::cargo_bin("salesql").expect("the binary is built");
+    for variable in [
+        "SALESQL_DATA",
+        "SALESQL_QUERIES",
+        "SALESQL_MEMORY_LIMIT",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+    ] {
+        command.env_remove(variable);
+    }
+    command.env("NO_COLOR", "1").env("COLUMNS", "200");
+    command
+}
+
+/// A generated dataset (scale 0.02, unpartitioned), made once per test run.
+pub fn dataset() -> &'static Path {
+    static DATASET: OnceLock<PathBuf> = OnceLock::new();
+    DATASET.get_or_init(|| generated("unpartitioned", &["--scale", "0.02"]))
+}
+
+/// A generated dataset with month partitions, made once per test run.
+pub fn partitioned_dataset() -> &'static Path {
+    static DATASET: OnceLock<PathBuf> = OnceLock::new();
+    DATASET.get_or_init(|| generated("by-month", &["--scale", "0.01", "--partition", "month"]))
+}
+
+fn generated(name: &str, args: &[&str]) -> PathBuf {
+    let dir = scratch().join(name);
+    salesql()
+        .args(["generate", "--out"])
+        .arg(&dir)
+        .args(args)
+        .assert()
+        .success();
+    dir
+}
+
+/// A folder that lives as long as the test process.
+pub fn scratch() -> &'static Path {
+    static SCRATCH: OnceLock<tempfile::TempDir> = OnceLock::new();
+    SCRATCH
+        .get_or_init(|| tempfile::tempdir().expect("a temporary folder"))
+        .path()
+}
+
+/// A fresh empty folder for one test.
+pub fn empty_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+/// The records of CSV text, header first.
+pub fn csv_records(text: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text)
+        .records()
+        .map(|r| r.expect("valid CSV").iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// Runs SQL against `data` and returns its CSV records (header first).
+pub fn query_csv(data: &Path, sql: &str) -> Vec<Vec<String>> {
+    let output = salesql()
+        .arg("--data")
+        .arg(data)
+        .args(["query", sql, "--format", "csv"])
+        .output()
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "query failed: {sql}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    csv_records(&output.stdout)
+}
+
+/// Writes a Parquet file at `path` holding what `sql` returns (run on the built-in sample).
+pub fn write_parquet(path: &Path, sql: &str) {
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
+    salesql()
+        .args(["query", sql, "--format", "parquet", "-o"])
+        .arg(path)
+        .assert()
+        .success();
+}
+
+/// Every file under `dir` with its size and modification time, for "nothing changed" checks.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).expect("readable").flatten() {
+            let meta = entry.metadata().expect("metadata");
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else {
+                found.push((entry.path(), meta.len(), meta.modified().expect("mtime")));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// stderr as text.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
