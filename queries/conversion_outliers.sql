@@ -3,57 +3,42 @@
 -- param: threshold DOUBLE = -1.5
 -- param: min_entered INT = 20
 WITH ordered_stages AS (
-    SELECT stage, position, lead(stage) OVER (ORDER BY position) AS next_stage
-    FROM stages
-    WHERE position IS NOT NULL
+    SELECT stage, position, lead(stage) OVER (ORDER BY position) AS next_stage FROM stages WHERE position IS NOT NULL
 ),
 entries AS (
     SELECT opportunity_id, stage FROM stage_history
     UNION ALL
     SELECT opportunity_id, stage FROM opportunities
 ),
-levels AS (
-    SELECT o.opportunity_id, o.owner_id, max(s.position) AS level
+decided AS (
+    SELECT o.opportunity_id, o.owner_id, max(s.position) AS level, min(o.status) AS status
     FROM opportunities o
     JOIN entries e ON e.opportunity_id = o.opportunity_id
     JOIN ordered_stages s ON s.stage = e.stage
     WHERE o.created_at >= $since AND lower(o.status) IN ('won', 'lost')
     GROUP BY o.opportunity_id, o.owner_id
 ),
-top AS (
-    SELECT max(position) AS last_position FROM ordered_stages
-),
-rep_steps AS (
-    SELECT
-        l.owner_id,
-        s.position,
-        s.stage || ' → ' || s.next_stage AS step,
-        count(*) FILTER (WHERE l.level >= s.position) AS entered,
-        count(*) FILTER (WHERE l.level >= s.position + 1) AS advanced
-    FROM levels l
-    CROSS JOIN ordered_stages s
-    WHERE s.next_stage IS NOT NULL
-    GROUP BY l.owner_id, s.position, s.stage, s.next_stage
-    UNION ALL
-    SELECT l.owner_id, 0 AS position, 'overall' AS step, count(*) AS entered,
-        count(*) FILTER (WHERE l.level >= t.last_position) AS advanced
-    FROM levels l
-    CROSS JOIN top t
-    GROUP BY l.owner_id
+reps_funnel AS (
+    SELECT owner_id, funnel(level, 32) AS counts, win_rate(status) AS overall, count(*) AS decided
+    FROM decided GROUP BY owner_id
 ),
 rates AS (
-    SELECT rs.owner_id, r.name, r.team, rs.position, rs.step, rs.entered,
-        rs.advanced * 1.0 / rs.entered AS rate
-    FROM rep_steps rs
-    LEFT JOIN reps r ON r.rep_id = rs.owner_id
-    WHERE rs.entered >= $min_entered
+    SELECT f.owner_id, s.position, s.stage || ' → ' || s.next_stage AS step,
+        f.counts[s.position] AS entered, step_conversion(f.counts)[s.position] AS rate
+    FROM reps_funnel f
+    CROSS JOIN ordered_stages s
+    WHERE s.next_stage IS NOT NULL
+    UNION ALL
+    SELECT owner_id, 0, 'overall', decided, overall FROM reps_funnel
 ),
 scored AS (
-    SELECT *,
-        avg(rate) OVER (PARTITION BY team, position) AS team_average,
-        stddev_pop(rate) OVER (PARTITION BY team, position) AS team_stddev,
-        count(*) OVER (PARTITION BY team, position) AS team_reps
-    FROM rates
+    SELECT rt.*, r.name, r.team,
+        avg(rt.rate) OVER (PARTITION BY r.team, rt.position) AS team_average,
+        stddev_pop(rt.rate) OVER (PARTITION BY r.team, rt.position) AS team_stddev,
+        count(*) OVER (PARTITION BY r.team, rt.position) AS team_reps
+    FROM rates rt
+    LEFT JOIN reps r ON r.rep_id = rt.owner_id
+    WHERE rt.entered >= $min_entered
 )
 SELECT
     owner_id AS rep_id,

@@ -9,6 +9,7 @@ entries AS (
     SELECT opportunity_id, stage FROM opportunities
 ),
 levels AS (
+    -- The furthest stage each opportunity reached (a skipped stage counts as passed).
     SELECT o.opportunity_id, date_trunc('quarter', o.created_at) AS cohort, max(s.position) AS level
     FROM opportunities o
     JOIN entries e ON e.opportunity_id = o.opportunity_id
@@ -16,43 +17,20 @@ levels AS (
     WHERE o.created_at >= $since
     GROUP BY o.opportunity_id, date_trunc('quarter', o.created_at)
 ),
-counts AS (
-    SELECT l.cohort, s.position, s.stage, count(*) FILTER (WHERE l.level >= s.position) AS reached
+cohorts AS (
+    SELECT l.cohort, array_slice(funnel(l.level, 32), 1, max(n.stages)) AS stage_counts
     FROM levels l
-    CROSS JOIN ordered_stages s
-    GROUP BY l.cohort, s.position, s.stage
-),
-steps AS (
-    SELECT
-        cohort,
-        position,
-        stage,
-        reached,
-        lead(stage) OVER (PARTITION BY cohort ORDER BY position) AS next_stage,
-        CASE WHEN reached > 0
-            THEN lead(reached) OVER (PARTITION BY cohort ORDER BY position) * 1.0 / reached
-        END AS conversion
-    FROM counts
-),
-ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY cohort ORDER BY conversion ASC NULLS LAST, position) AS leak_rank
-    FROM steps
-    WHERE next_stage IS NOT NULL
+    CROSS JOIN (SELECT count(*) AS stages FROM ordered_stages) n
+    GROUP BY l.cohort
 )
 SELECT
     CAST(c.cohort AS DATE) AS cohort,
-    max(c.reached) AS opportunities,
-    array_agg(c.reached ORDER BY c.position) AS stage_counts,
-    array_agg(round(c.conversion, 4) ORDER BY c.position) FILTER (WHERE c.next_stage IS NOT NULL) AS step_conversion,
-    round(CASE
-        WHEN avg(c.conversion) = 0 THEN 0
-        ELSE greatest(0, 1 - stddev_pop(c.conversion) / avg(c.conversion))
-    END, 4) AS shape,
-    max(CASE WHEN c.leak_rank = 1 AND c.conversion IS NOT NULL THEN c.stage || ' → ' || c.next_stage END) AS leakiest_step
-FROM (
-    SELECT s.*, r.leak_rank
-    FROM steps s
-    LEFT JOIN ranked r ON r.cohort = s.cohort AND r.position = s.position
-) c
-GROUP BY c.cohort
+    c.stage_counts[1] AS opportunities,
+    c.stage_counts,
+    step_conversion(c.stage_counts) AS step_conversion,
+    round(funnel_shape(c.stage_counts), 4) AS shape,
+    leak.stage || ' → ' || next.stage AS leakiest_step
+FROM cohorts c
+LEFT JOIN ordered_stages leak ON leak.position = funnel_leak(c.stage_counts)
+LEFT JOIN ordered_stages next ON next.position = funnel_leak(c.stage_counts) + 1
 ORDER BY 1;

@@ -1,22 +1,14 @@
 -- description: Open opportunities per rep at each month end from `since` to `until` (open at the instant a month ends: created at or before it, not yet closed)
 -- param: since DATE = 2021-02-01
 -- param: until DATE = 2026-01-01
-WITH snapshots AS (
-    SELECT CAST(t AS TIMESTAMP) AS as_of
-    FROM unnest(generate_series(CAST($since AS DATE), CAST($until AS DATE), INTERVAL '1 month')) AS s(t)
-),
-owners AS (
-    SELECT DISTINCT owner_id FROM opportunities
+WITH series AS (
+    SELECT owner_id, open_series(created_at, closed_at, $since, $until, INTERVAL '1 month') AS open
+    FROM opportunities
+    GROUP BY owner_id
 )
 SELECT
-    s.as_of,
-    w.owner_id AS rep_id,
-    count(o.opportunity_id) AS open_opportunities
-FROM snapshots s
-CROSS JOIN owners w
-LEFT JOIN opportunities o
-    ON o.owner_id = w.owner_id
-    AND o.created_at <= s.as_of
-    AND (o.closed_at IS NULL OR o.closed_at > s.as_of)
-GROUP BY s.as_of, w.owner_id
-ORDER BY s.as_of, w.owner_id;
+    CAST(unnest(generate_series(CAST($since AS DATE), CAST($until AS DATE), INTERVAL '1 month')) AS TIMESTAMP) AS as_of,
+    owner_id AS rep_id,
+    unnest(open) AS open_opportunities
+FROM series
+ORDER BY as_of, rep_id;

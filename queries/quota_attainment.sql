@@ -1,60 +1,46 @@
 -- description: Quota attainment per rep and for the company by fiscal month, quarter or year (won amount ÷ the monthly quotas falling in the period), with the change from the previous period
 -- param: period VARCHAR = quarter
 -- param: fiscal_start INT = 1
-WITH settings AS (
-    SELECT lower($period) AS granularity, CAST($fiscal_start AS BIGINT) AS start_month
-),
-events AS (
-    SELECT owner_id AS rep_id, closed_at AS at, amount AS won_amount, CAST(0 AS DECIMAL(18, 2)) AS quota_amount
+WITH won AS (
+    SELECT owner_id AS rep_id, fiscal_trunc($period, closed_at, $fiscal_start) AS period_start, sum(amount) AS won
     FROM opportunities
     WHERE lower(status) = 'won' AND closed_at IS NOT NULL
-    UNION ALL
-    SELECT rep_id, CAST(period_start AS TIMESTAMP) AS at, CAST(0 AS DECIMAL(18, 2)) AS won_amount, amount AS quota_amount
+    GROUP BY 1, 2
+),
+targets AS (
+    SELECT rep_id, fiscal_trunc($period, period_start, $fiscal_start) AS period_start, sum(amount) AS quota
     FROM quotas
     WHERE lower(period) = 'month'
-),
-indexed AS (
-    SELECT e.rep_id, e.won_amount, e.quota_amount, s.granularity, s.start_month,
-        CAST(date_part('year', e.at) AS BIGINT) * 12 + CAST(date_part('month', e.at) AS BIGINT) - 1 AS month_index
-    FROM events e
-    CROSS JOIN settings s
-),
-periods AS (
-    SELECT rep_id, won_amount, quota_amount, start_month,
-        CASE granularity
-            WHEN 'month' THEN month_index
-            WHEN 'quarter' THEN month_index - (((month_index - (start_month - 1)) % 3) + 3) % 3
-            WHEN 'year' THEN month_index - (((month_index - (start_month - 1)) % 12) + 12) % 12
-        END AS start_index
-    FROM indexed
+    GROUP BY 1, 2
 ),
 per_rep AS (
-    SELECT rep_id, start_index, start_month, sum(quota_amount) AS quota, sum(won_amount) AS won
-    FROM periods
-    WHERE start_index IS NOT NULL
-    GROUP BY rep_id, start_index, start_month
+    SELECT
+        coalesce(t.rep_id, w.rep_id) AS rep_id,
+        coalesce(t.period_start, w.period_start) AS period_start,
+        coalesce(t.quota, 0) AS quota,
+        coalesce(w.won, 0) AS won
+    FROM targets t
+    FULL JOIN won w ON w.rep_id = t.rep_id AND w.period_start = t.period_start
 ),
 with_company AS (
-    SELECT rep_id, start_index, start_month, quota, won FROM per_rep
+    SELECT rep_id, period_start, quota, won FROM per_rep
     UNION ALL
-    SELECT NULL AS rep_id, start_index, start_month, sum(quota), sum(won) FROM per_rep GROUP BY start_index, start_month
+    SELECT NULL, period_start, sum(quota), sum(won) FROM per_rep GROUP BY period_start
 ),
-labelled AS (
-    SELECT *,
-        start_index - (((start_index - (start_month - 1)) % 12) + 12) % 12 AS year_start_index,
-        CASE WHEN quota > 0 THEN CAST(won AS DOUBLE) / CAST(quota AS DOUBLE) END AS attainment
+attained AS (
+    SELECT *, CASE WHEN quota > 0 THEN CAST(won AS DOUBLE) / CAST(quota AS DOUBLE) END AS attainment
     FROM with_company
 )
 SELECT
-    make_date(start_index / 12, start_index % 12 + 1, 1) AS period_start,
-    (year_start_index + 11) / 12 AS fiscal_year,
-    ((((start_index - (start_month - 1)) % 12) + 12) % 12) / 3 + 1 AS fiscal_quarter,
-    l.rep_id,
-    CASE WHEN l.rep_id IS NULL THEN 'company' ELSE r.name END AS name,
-    l.quota,
-    l.won,
-    round(l.attainment, 4) AS attainment,
-    round(l.attainment - lag(l.attainment) OVER (PARTITION BY l.rep_id ORDER BY l.start_index), 4) AS change
-FROM labelled l
-LEFT JOIN reps r ON r.rep_id = l.rep_id
-ORDER BY l.start_index, l.rep_id NULLS FIRST;
+    a.period_start,
+    fiscal_year(a.period_start, $fiscal_start) AS fiscal_year,
+    fiscal_quarter(a.period_start, $fiscal_start) AS fiscal_quarter,
+    a.rep_id,
+    CASE WHEN a.rep_id IS NULL THEN 'company' ELSE r.name END AS name,
+    a.quota,
+    a.won,
+    round(a.attainment, 4) AS attainment,
+    round(a.attainment - lag(a.attainment) OVER (PARTITION BY a.rep_id ORDER BY a.period_start), 4) AS change
+FROM attained a
+LEFT JOIN reps r ON r.rep_id = a.rep_id
+ORDER BY a.period_start, a.rep_id NULLS FIRST;

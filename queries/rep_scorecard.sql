@@ -1,4 +1,4 @@
--- description: One row per rep with the five metrics over a window: activity reach, quota attainment, funnel depth, conversion against the team, and open opportunities (now and at peak)
+-- description: One row per rep with the five metrics over a window: activity reach, quota attainment, funnel depth, conversion against the team, and open opportunities (at the instant `until` and at peak)
 -- param: since DATE = 2025-01-01
 -- param: until DATE = 2026-01-01
 WITH window_opps AS (
@@ -31,44 +31,37 @@ entries AS (
     SELECT opportunity_id, stage FROM opportunities
 ),
 depth AS (
-    SELECT o.owner_id AS rep_id, o.opportunity_id, max(s.position) AS level
+    SELECT rep_id, round(avg(level), 2) AS avg_stage_reached
+    FROM (
+        SELECT o.owner_id AS rep_id, o.opportunity_id, max(s.position) AS level
+        FROM window_opps o
+        JOIN entries e ON e.opportunity_id = o.opportunity_id
+        JOIN ordered_stages s ON s.stage = e.stage
+        GROUP BY o.owner_id, o.opportunity_id
+    )
+    GROUP BY rep_id
+),
+pipeline AS (
+    SELECT
+        o.owner_id AS rep_id,
+        r.team,
+        count(*) FILTER (WHERE lower(o.status) IN ('won', 'lost')) AS decided,
+        win_rate(o.status) AS win_rate,
+        max_concurrent(o.created_at, o.closed_at) AS peak_open
     FROM window_opps o
-    JOIN entries e ON e.opportunity_id = o.opportunity_id
-    JOIN ordered_stages s ON s.stage = e.stage
-    GROUP BY o.owner_id, o.opportunity_id
-),
-funnel_depth AS (
-    SELECT rep_id, round(avg(level), 2) AS avg_stage_reached FROM depth GROUP BY rep_id
-),
-decided AS (
-    SELECT owner_id AS rep_id,
-        count(*) FILTER (WHERE lower(status) = 'won') AS won,
-        count(*) FILTER (WHERE lower(status) = 'lost') AS lost
-    FROM window_opps
-    GROUP BY owner_id
+    LEFT JOIN reps r ON r.rep_id = o.owner_id
+    GROUP BY o.owner_id, r.team
 ),
 team_rates AS (
-    SELECT r.team, sum(d.won) * 1.0 / nullif(sum(d.won) + sum(d.lost), 0) AS team_win_rate
-    FROM decided d
-    JOIN reps r ON r.rep_id = d.rep_id
+    SELECT r.team, win_rate(o.status) AS team_win_rate
+    FROM window_opps o
+    JOIN reps r ON r.rep_id = o.owner_id
     GROUP BY r.team
-),
-events AS (
-    SELECT owner_id AS rep_id, created_at AS at, 1 AS delta FROM window_opps
-    UNION ALL
-    SELECT owner_id, closed_at, -1 FROM window_opps WHERE closed_at IS NOT NULL
-),
-running AS (
-    SELECT rep_id, sum(delta) OVER (PARTITION BY rep_id ORDER BY at, delta ROWS UNBOUNDED PRECEDING) AS open_then
-    FROM events
-),
-openness AS (
-    SELECT rep_id, max(open_then) AS peak_open FROM running GROUP BY rep_id
 ),
 open_at_end AS (
     SELECT owner_id AS rep_id, count(*) AS open_at_until
     FROM opportunities
-    WHERE created_at < $until AND (closed_at IS NULL OR closed_at >= $until)
+    WHERE open_at(created_at, closed_at, $until)
     GROUP BY owner_id
 )
 SELECT
@@ -80,19 +73,18 @@ SELECT
     t.quota,
     coalesce(b.won_amount, 0) AS won_amount,
     round(CAST(coalesce(b.won_amount, 0) AS DOUBLE) / CAST(t.quota AS DOUBLE), 4) AS attainment,
-    coalesce(d.won, 0) + coalesce(d.lost, 0) AS decided,
-    round(d.won * 1.0 / nullif(d.won + d.lost, 0), 4) AS win_rate,
+    coalesce(p.decided, 0) AS decided,
+    round(p.win_rate, 4) AS win_rate,
     round(tr.team_win_rate, 4) AS team_win_rate,
-    f.avg_stage_reached,
+    d.avg_stage_reached,
     coalesce(e.open_at_until, 0) AS open_at_until,
-    coalesce(o.peak_open, 0) AS peak_open
+    coalesce(p.peak_open, 0) AS peak_open
 FROM reps r
 LEFT JOIN reach a ON a.rep_id = r.rep_id
 LEFT JOIN bookings b ON b.rep_id = r.rep_id
 LEFT JOIN targets t ON t.rep_id = r.rep_id
-LEFT JOIN decided d ON d.rep_id = r.rep_id
+LEFT JOIN pipeline p ON p.rep_id = r.rep_id
 LEFT JOIN team_rates tr ON tr.team = r.team
-LEFT JOIN funnel_depth f ON f.rep_id = r.rep_id
+LEFT JOIN depth d ON d.rep_id = r.rep_id
 LEFT JOIN open_at_end e ON e.rep_id = r.rep_id
-LEFT JOIN openness o ON o.rep_id = r.rep_id
 ORDER BY r.rep_id;

@@ -6,10 +6,7 @@ WITH deals AS (
     WHERE lower(status) IN ('won', 'lost') AND closed_at >= $since AND closed_at > created_at
 ),
 touches AS (
-    SELECT
-        d.opportunity_id,
-        (date_part('epoch', a.occurred_at) - date_part('epoch', d.created_at))
-            / (date_part('epoch', d.closed_at) - date_part('epoch', d.created_at)) AS cycle_position
+    SELECT d.opportunity_id, cycle_days(d.created_at, a.occurred_at) / cycle_days(d.created_at, d.closed_at) AS position
     FROM deals d
     JOIN activities a ON a.opportunity_id = d.opportunity_id
     WHERE a.occurred_at >= d.created_at AND a.occurred_at <= d.closed_at
@@ -20,10 +17,10 @@ per_deal AS (
         d.outcome,
         d.opportunity_id,
         count(t.opportunity_id) AS touches,
-        count(*) FILTER (WHERE t.cycle_position < 0.25) AS first_quarter,
-        count(*) FILTER (WHERE t.cycle_position >= 0.25 AND t.cycle_position < 0.5) AS second_quarter,
-        count(*) FILTER (WHERE t.cycle_position >= 0.5 AND t.cycle_position < 0.75) AS third_quarter,
-        count(*) FILTER (WHERE t.cycle_position >= 0.75) AS last_quarter
+        count(*) FILTER (WHERE t.position < 0.25) AS first_quarter,
+        count(*) FILTER (WHERE t.position >= 0.25 AND t.position < 0.5) AS second_quarter,
+        count(*) FILTER (WHERE t.position >= 0.5 AND t.position < 0.75) AS third_quarter,
+        count(*) FILTER (WHERE t.position >= 0.75) AS last_quarter
     FROM deals d
     LEFT JOIN touches t ON t.opportunity_id = d.opportunity_id
     GROUP BY d.segment, d.outcome, d.opportunity_id

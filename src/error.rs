@@ -132,14 +132,26 @@ fn salesql_error_in(e: &DataFusionError) -> Option<&Error> {
     }
 }
 
-/// Renders a DataFusion error in one readable line: our own errors carried inside it are
-/// shown as themselves, DataFusion's are shown without backtraces.
+/// Renders a DataFusion error readably: our own errors carried inside it are shown as
+/// themselves; the optimizer's "rule … failed / caused by" wrapping is dropped for the cause;
+/// a failed argument coercion is cut down to the function's own message.
 fn describe_datafusion(e: &DataFusionError) -> String {
     if let Some(inner) = salesql_error_in(e) {
         return inner.to_string();
     }
-    match e.find_root() {
-        DataFusionError::ObjectStore(store_error) => store_error.to_string(),
+    let root = e.find_root();
+    let text = match root {
+        DataFusionError::ObjectStore(store_error) => return store_error.to_string(),
+        _ if matches!(e, DataFusionError::Context(..)) => root.strip_backtrace(),
         _ => e.strip_backtrace(),
-    }
+    };
+    coercion_message(&text).unwrap_or(text)
+}
+
+/// The function's own words inside DataFusion's "user-defined coercion failed" message.
+fn coercion_message(text: &str) -> Option<String> {
+    const FAILED: &str = "user-defined coercion failed with: ";
+    let (_, rest) = text.split_once(FAILED)?;
+    let message = rest.split(". No function matches").next()?;
+    Some(message.trim().to_string())
 }

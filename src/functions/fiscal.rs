@@ -1,0 +1,265 @@
+//! The fiscal calendar shared by `fiscal_year`, `fiscal_quarter` and `fiscal_trunc`: a fiscal
+//! year starts on the first day of `start_month` and is named by the calendar year in which it
+//! ends. Dates are taken in the timestamp's own time zone.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
+use datafusion::arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Field, FieldRef, Int32Type, Int64Type,
+};
+use datafusion::common::{exec_err, plan_err};
+use datafusion::error::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
+    Volatility,
+};
+use datafusion::scalar::ScalarValue;
+
+use crate::functions::arguments::{constant_integer, map_rows};
+use crate::functions::temporal::{civil, coerce_temporal, local_days};
+
+/// The fiscal year holding calendar `(year, month)`.
+pub fn fiscal_year(year: i32, month: u32, start_month: u32) -> i32 {
+    if start_month > 1 && month >= start_month {
+        year + 1
+    } else {
+        year
+    }
+}
+
+/// The fiscal quarter (1–4) holding calendar month `month`.
+pub fn fiscal_quarter(month: u32, start_month: u32) -> i32 {
+    (((month + 12 - start_month) % 12) / 3 + 1) as i32
+}
+
+/// The granularities of `fiscal_trunc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// A calendar month.
+    Month,
+    /// A fiscal quarter.
+    Quarter,
+    /// A fiscal year.
+    Year,
+}
+
+impl Granularity {
+    /// Parses `'month'`, `'quarter'` or `'year'` (case-insensitive).
+    pub fn parse(function: &str, text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "month" => Ok(Granularity::Month),
+            "quarter" => Ok(Granularity::Quarter),
+            "year" => Ok(Granularity::Year),
+            _ => plan_err!(
+                "{function}: argument `granularity` must be 'month', 'quarter' or 'year', not '{text}'"
+            ),
+        }
+    }
+
+    /// The calendar (year, month) on which the period holding `(year, month)` starts.
+    pub fn period_start(self, year: i32, month: u32, start_month: u32) -> (i32, u32) {
+        match self {
+            Granularity::Month => (year, month),
+            Granularity::Quarter => {
+                let back = ((month + 12 - start_month) % 12) % 3;
+                if month > back {
+                    (year, month - back)
+                } else {
+                    (year - 1, month + 12 - back)
+                }
+            }
+            Granularity::Year => {
+                if month >= start_month {
+                    (year, start_month)
+                } else {
+                    (year - 1, start_month)
+                }
+            }
+        }
+    }
+}
+
+/// The types of `(ts, start_month)` arguments after coercion.
+pub fn coerce_date_and_start(
+    function: &str,
+    ts: &DataType,
+    start: &DataType,
+) -> Result<Vec<DataType>> {
+    if !(start.is_integer() || start.is_null()) {
+        return plan_err!("{function}: argument `start_month` must be an integer, not {start}");
+    }
+    Ok(vec![coerce_temporal(function, "ts", ts)?, DataType::Int64])
+}
+
+/// Checks a constant `start_month` at planning time.
+pub fn check_start_month(function: &str, value: Option<&ScalarValue>) -> Result<()> {
+    match value {
+        Some(value) if !value.is_null() => {
+            constant_integer(function, "start_month", value, 1..=12).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies `f(year, month, start_month)` to each row of `(ts, start_month)`; NULL in, NULL out.
+/// A `start_month` outside 1..12 (possible only when it is a column) is an error.
+pub fn map_fiscal<T: ArrowPrimitiveType>(
+    function: &str,
+    ts: &ArrayRef,
+    start_months: &ArrayRef,
+    f: impl Fn(i32, u32, u32) -> T::Native,
+) -> Result<PrimitiveArray<T>> {
+    let days = local_days(ts)?;
+    let starts = start_months.as_primitive::<Int64Type>();
+    let mut out = Vec::with_capacity(days.len());
+    let mut valid = Vec::with_capacity(days.len());
+    for row in 0..days.len() {
+        if days.is_null(row) || starts.is_null(row) {
+            out.push(T::Native::default());
+            valid.push(false);
+            continue;
+        }
+        let start = starts.value(row);
+        if !(1..=12).contains(&start) {
+            return exec_err!("{function}: start_month must be between 1 and 12, not {start}");
+        }
+        let (year, month, _) = civil(days.value(row));
+        out.push(f(year, month, start as u32));
+        valid.push(true);
+    }
+    Ok(PrimitiveArray::<T>::new(out.into(), Some(valid.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fiscal_years_are_named_by_the_year_they_end_in() {
+        assert_eq!(fiscal_year(2024, 7, 7), 2025);
+        assert_eq!(fiscal_year(2024, 6, 7), 2024);
+        assert_eq!(fiscal_year(2024, 12, 1), 2024);
+        assert_eq!(fiscal_year(2024, 2, 2), 2025);
+    }
+
+    #[test]
+    fn fiscal_quarters_count_from_the_start_month() {
+        assert_eq!(fiscal_quarter(7, 7), 1);
+        assert_eq!(fiscal_quarter(6, 7), 4);
+        assert_eq!(fiscal_quarter(1, 1), 1);
+        assert_eq!(fiscal_quarter(12, 1), 4);
+        assert_eq!(fiscal_quarter(1, 11), 1);
+        assert_eq!(fiscal_quarter(2, 11), 2);
+    }
+
+    #[test]
+    fn periods_start_where_they_should() {
+        assert_eq!(Granularity::Quarter.period_start(2024, 2, 11), (2024, 2));
+        assert_eq!(Granularity::Quarter.period_start(2024, 1, 11), (2023, 11));
+        assert_eq!(Granularity::Quarter.period_start(2024, 6, 1), (2024, 4));
+        assert_eq!(Granularity::Year.period_start(2024, 6, 7), (2023, 7));
+        assert_eq!(Granularity::Year.period_start(2024, 7, 7), (2024, 7));
+        assert_eq!(Granularity::Month.period_start(2024, 7, 3), (2024, 7));
+    }
+}
+
+/// Which part of the fiscal calendar a [`FiscalPart`] function returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The fiscal year.
+    Year,
+    /// The fiscal quarter.
+    Quarter,
+}
+
+/// `fiscal_year(ts, start_month)` and `fiscal_quarter(ts, start_month)`: one implementation,
+/// two functions. Equal when name and part are (the documentation follows from them).
+#[derive(Debug)]
+pub struct FiscalPart {
+    name: &'static str,
+    part: Part,
+    signature: Signature,
+    documentation: fn() -> &'static Documentation,
+}
+
+impl PartialEq for FiscalPart {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.part == other.part
+    }
+}
+
+impl Eq for FiscalPart {}
+
+impl std::hash::Hash for FiscalPart {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.part.hash(state);
+    }
+}
+
+impl FiscalPart {
+    /// The function `name` returning `part`.
+    pub fn new(
+        name: &'static str,
+        part: Part,
+        documentation: fn() -> &'static Documentation,
+    ) -> Self {
+        Self {
+            name,
+            part,
+            signature: Signature::user_defined(Volatility::Immutable),
+            documentation,
+        }
+    }
+}
+
+impl ScalarUDFImpl for FiscalPart {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [ts, start] = arg_types else {
+            return plan_err!(
+                "{} takes two arguments (ts, start_month), not {}",
+                self.name,
+                arg_types.len()
+            );
+        };
+        coerce_date_and_start(self.name, ts, start)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int32)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        check_start_month(self.name, args.scalar_arguments.get(1).copied().flatten())?;
+        Ok(Arc::new(Field::new(self.name, DataType::Int32, true)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let part = self.part;
+        map_rows(&args.args, args.number_rows, |arrays| {
+            let values = map_fiscal::<Int32Type>(
+                self.name,
+                &arrays[0],
+                &arrays[1],
+                |year, month, start| match part {
+                    Part::Year => fiscal_year(year, month, start),
+                    Part::Quarter => fiscal_quarter(month, start),
+                },
+            )?;
+            Ok(Arc::new(values) as ArrayRef)
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some((self.documentation)())
+    }
+}
