@@ -3,12 +3,14 @@
 //! streams rows to the output. A script stops at its first failing statement.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::common::ParamValues;
 use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
@@ -103,6 +105,10 @@ pub fn parse_statements(session: &Session, sql: &str) -> Result<VecDeque<Stateme
     Ok(statements)
 }
 
+/// Called with the physical plan of a statement that returns rows, just before it runs (the
+/// REPL reads its metrics for the progress line).
+pub type PlanWatcher<'a> = &'a mut dyn FnMut(&Arc<dyn ExecutionPlan>);
+
 /// Runs every statement of `sql` in order, streaming results to `output` and calling
 /// `observe` after each. Stops at the first failure, naming the statement when there are
 /// several.
@@ -116,7 +122,7 @@ pub async fn run_script(
     let statements = parse_statements(session, sql)?;
     let count = statements.len();
     for (index, statement) in statements.into_iter().enumerate() {
-        let outcome = run_statement(session, statement, bindings, output)
+        let outcome = run_statement(session, statement, bindings, output, &mut |_| {})
             .await
             .map_err(|e| match count {
                 1 => e,
@@ -137,6 +143,7 @@ pub async fn run_statement(
     statement: Statement,
     bindings: &Bindings,
     output: &mut Output,
+    watch: PlanWatcher<'_>,
 ) -> Result<StatementOutcome> {
     let started = Instant::now();
     let state = session.context().state();
@@ -150,7 +157,10 @@ pub async fn run_statement(
         );
     let frame = session.context().execute_logical_plan(plan).await?;
     let result = if returns_rows {
-        let stream = frame.execute_stream().await?;
+        let task = Arc::new(frame.task_ctx());
+        let physical = frame.create_physical_plan().await?;
+        watch(&physical);
+        let stream = execute_stream(physical, task)?;
         Some(output.write_stream(stream).await?)
     } else {
         frame.collect().await?;

@@ -2,9 +2,9 @@
 //! output (refusing a file under the data root) and running a script with Ctrl-C handling.
 
 mod check;
-mod functions;
+pub(crate) mod functions;
 mod generate;
-mod queries;
+pub(crate) mod queries;
 mod sql;
 
 use std::io::{IsTerminal, Read};

@@ -18,7 +18,8 @@ pub async fn list(settings: &Settings) -> Result<()> {
     output.commit()
 }
 
-fn queries_batch(queries: &[SavedQuery]) -> RecordBatch {
+/// The saved queries as one result set (also the REPL's `\\dq`).
+pub fn queries_batch(queries: &[SavedQuery]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
         Field::new("description", DataType::Utf8, true),

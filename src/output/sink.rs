@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 /// A destination for result bytes.
 pub struct Sink {
     target: Target,
+    /// Runs once, just before the first byte is written (the REPL erases its progress line).
+    before_first_write: Option<Box<dyn FnOnce() + Send>>,
 }
 
 enum Target {
@@ -20,14 +22,19 @@ enum Target {
         temp: BufWriter<NamedTempFile>,
         path: PathBuf,
     },
+    Append {
+        file: BufWriter<File>,
+        path: PathBuf,
+    },
 }
 
 impl Sink {
     /// Standard output.
     pub fn stdout() -> Self {
-        Self {
-            target: Target::Stdout(BufWriter::with_capacity(64 * 1024, std::io::stdout())),
-        }
+        Self::new(Target::Stdout(BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        )))
     }
 
     /// A new file at `path`, which appears only when [`Sink::commit`] is called.
@@ -47,12 +54,36 @@ impl Sink {
             .suffix(".partial")
             .tempfile_in(parent)
             .map_err(|e| Error::io(path, e))?;
-        Ok(Self {
-            target: Target::File {
-                temp: BufWriter::with_capacity(256 * 1024, temp),
-                path: path.to_path_buf(),
-            },
-        })
+        Ok(Self::new(Target::File {
+            temp: BufWriter::with_capacity(256 * 1024, temp),
+            path: path.to_path_buf(),
+        }))
+    }
+
+    /// The end of an existing file (created if missing), as the REPL's `\o FILE` wants: each
+    /// result is added after the previous ones.
+    pub fn append(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self::new(Target::Append {
+            file: BufWriter::new(file),
+            path: path.to_path_buf(),
+        }))
+    }
+
+    fn new(target: Target) -> Self {
+        Self {
+            target,
+            before_first_write: None,
+        }
+    }
+
+    /// Runs `hook` once, just before the first byte is written.
+    pub fn before_first_write(&mut self, hook: impl FnOnce() + Send + 'static) {
+        self.before_first_write = Some(Box::new(hook));
     }
 
     /// True when the bytes go to a terminal.
@@ -64,7 +95,7 @@ impl Sink {
     pub fn describe(&self) -> String {
         match &self.target {
             Target::Stdout(_) => "stdout".into(),
-            Target::File { path, .. } => path.display().to_string(),
+            Target::File { path, .. } | Target::Append { path, .. } => path.display().to_string(),
         }
     }
 
@@ -85,6 +116,7 @@ impl Sink {
                 temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
                 Ok(())
             }
+            Target::Append { mut file, path } => file.flush().map_err(|e| Error::io(&path, e)),
         }
     }
 }
@@ -105,9 +137,13 @@ fn set_readable(_file: &File, _path: &Path) -> Result<()> {
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(hook) = self.before_first_write.take() {
+            hook();
+        }
         match &mut self.target {
             Target::Stdout(out) => out.write(buf),
             Target::File { temp, .. } => temp.write(buf),
+            Target::Append { file, .. } => file.write(buf),
         }
     }
 
@@ -115,6 +151,7 @@ impl Write for Sink {
         match &mut self.target {
             Target::Stdout(out) => out.flush(),
             Target::File { temp, .. } => temp.flush(),
+            Target::Append { file, .. } => file.flush(),
         }
     }
 }

@@ -8,5 +8,6 @@ mod function_properties;
 mod functions;
 mod generate;
 mod params;
+mod repl;
 mod saved_queries;
 mod saved_query_answers;

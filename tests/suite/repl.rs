@@ -1,0 +1,203 @@
+//! The REPL, driven through a pseudo-terminal as a person would: a query and its table, Tab
+//! completion, multi-line input, `\` commands, parameters, errors, Ctrl-C during a long
+//! statement, and history kept across sessions in the user's state folder.
+
+use std::path::Path;
+use std::process::Command;
+
+use rexpect::session::{PtySession, spawn_command};
+
+use super::common::{empty_dir, salesql};
+
+/// How long any one expectation may take (debug builds are slow to plan).
+const TIMEOUT_MS: u64 = 30_000;
+
+fn repl(state_home: &Path) -> PtySession {
+    let binary = salesql().get_program().to_owned();
+    let mut command = Command::new(binary);
+    command
+        .current_dir(state_home)
+        .env("XDG_STATE_HOME", state_home)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env_remove("SALESQL_DATA")
+        .env_remove("SALESQL_QUERIES");
+    let mut session = spawn_command(command, Some(TIMEOUT_MS)).expect("the REPL starts");
+    session.exp_string("\\? for help").expect("the banner");
+    session.exp_string("salesql> ").expect("the prompt");
+    session
+}
+
+fn quit(mut session: PtySession) {
+    session.send_line("\\q").unwrap();
+    session.exp_eof().expect("the REPL ends on \\q");
+}
+
+#[test]
+fn a_query_draws_its_table_and_counts_rows() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send_line("select 40 + 2 as answer, 'x' as letter;")
+        .unwrap();
+    s.exp_string("answer").unwrap();
+    s.exp_string("     42 ").unwrap();
+    s.exp_string("1 row").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    quit(s);
+}
+
+#[test]
+fn tab_completes_tables_and_columns() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send("select count(*) as n from opportun").unwrap();
+    s.flush().unwrap();
+    s.send("\t").unwrap();
+    s.flush().unwrap();
+    s.exp_string("opportunities").unwrap();
+    s.send_line(";").unwrap();
+    s.exp_string("1 row").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    // A column of the table the statement names: complete `owner_i` in the select list.
+    s.send("select max(owner_i").unwrap();
+    s.flush().unwrap();
+    s.send("\t").unwrap();
+    s.flush().unwrap();
+    s.exp_string("owner_id").unwrap();
+    s.send_line(") as top_owner from opportunities;").unwrap();
+    s.exp_string("top_owner").unwrap();
+    s.exp_string("1 row").unwrap();
+    quit(s);
+}
+
+#[test]
+fn a_statement_may_span_lines_until_its_semicolon() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send_line("select").unwrap();
+    s.send_line("  7 * 6").unwrap();
+    s.send_line("  as spanned;").unwrap();
+    s.exp_string("spanned").unwrap();
+    s.exp_string("42").unwrap();
+    s.exp_string("1 row").unwrap();
+    quit(s);
+}
+
+#[test]
+fn meta_commands_describe_tables_and_functions() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send_line("\\d").unwrap();
+    s.exp_string("stage_history").unwrap();
+    s.exp_string("data root").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("\\d reps").unwrap();
+    s.exp_string("hired_at").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("\\df window").unwrap();
+    s.exp_string("window_funnel").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("\\dq").unwrap();
+    s.exp_string("quota_attainment").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    quit(s);
+}
+
+#[test]
+fn set_parameters_are_bound_in_later_statements() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send_line("\\set n 21").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("select $n * 2 as doubled;").unwrap();
+    s.exp_string("doubled").unwrap();
+    s.exp_string("42").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("\\set since DATE 2025-01-01").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("select arrow_typeof($since) as t;").unwrap();
+    s.exp_string("Date32").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("\\run funnel since=2025-01-01").unwrap();
+    s.exp_string("leakiest_step").unwrap();
+    s.exp_string("rows").unwrap();
+    quit(s);
+}
+
+#[test]
+fn an_error_leaves_the_session_usable() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send_line("select nope from reps;").unwrap();
+    s.exp_string("error:").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("create view v as select 5 as five;").unwrap();
+    s.exp_string("OK").unwrap();
+    s.send_line("select five from v;").unwrap();
+    s.exp_string("five").unwrap();
+    s.exp_string("1 row").unwrap();
+    quit(s);
+}
+
+#[test]
+fn ctrl_c_cancels_a_long_statement_and_keeps_the_session() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send_line(
+        "select count(*) from generate_series(1, 100000) a cross join generate_series(1, 100000) b;",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    s.send_control('c').unwrap();
+    s.exp_string("cancelled").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("select 'still here' as status;").unwrap();
+    s.exp_string("still here").unwrap();
+    quit(s);
+}
+
+#[test]
+fn binary_formats_are_refused_on_the_terminal() {
+    let state = empty_dir();
+    let mut s = repl(state.path());
+    s.send_line("\\format arrow").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("select 1;").unwrap();
+    s.exp_string("refusing to write binary arrow output to a terminal")
+        .unwrap();
+    s.exp_string("salesql> ").unwrap();
+    quit(s);
+}
+
+#[test]
+fn history_is_kept_across_sessions_in_the_state_folder() {
+    let state = empty_dir();
+    let mut first = repl(state.path());
+    first.send_line("select 'remembered' as h;").unwrap();
+    first.exp_string("1 row").unwrap();
+    quit(first);
+    let file = state.path().join("salesql/history");
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("remembered"),
+        "{}",
+        file.display()
+    );
+    // Nothing lands in the working directory (here the same folder): only the state folder.
+    let entries: Vec<_> = std::fs::read_dir(state.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(entries, ["salesql"]);
+
+    let mut second = repl(state.path());
+    second.send("\x1b[A").unwrap();
+    second.flush().unwrap(); // Up: the previous statement.
+    second.exp_string("remembered").unwrap();
+    second.send("\r").unwrap();
+    second.flush().unwrap();
+    second.exp_string("1 row").unwrap();
+    quit(second);
+}
