@@ -3,51 +3,54 @@
 WITH ordered_stages AS (
     SELECT stage, position, lead(stage) OVER (ORDER BY position) AS next_stage FROM stages WHERE position IS NOT NULL
 ),
+steps AS (
+    SELECT position, stage || ' → ' || next_stage AS step FROM ordered_stages WHERE next_stage IS NOT NULL
+    UNION ALL
+    SELECT 0, 'overall'
+),
 entries AS (
     SELECT opportunity_id, stage FROM stage_history
     UNION ALL
     SELECT opportunity_id, stage FROM opportunities
 ),
 decided AS (
-    SELECT o.opportunity_id, o.owner_id, r.team, max(s.position) AS level, min(o.status) AS status
+    SELECT o.opportunity_id, o.owner_id, max(s.position) AS level, min(o.status) AS status
     FROM opportunities o
     JOIN entries e ON e.opportunity_id = o.opportunity_id
     JOIN ordered_stages s ON s.stage = e.stage
-    LEFT JOIN reps r ON r.rep_id = o.owner_id
     WHERE o.created_at >= $since AND lower(o.status) IN ('won', 'lost')
-    GROUP BY o.opportunity_id, o.owner_id, r.team
+    GROUP BY o.opportunity_id, o.owner_id
 ),
 reps_funnel AS (
-    SELECT owner_id, team, funnel(level, 32) AS counts, win_rate(status) AS overall, count(*) AS decided
-    FROM decided GROUP BY owner_id, team
+    -- Per rep: how many decided opportunities reached each stage, and how many were won.
+    SELECT owner_id, funnel(level, 32) AS counts, count(*) AS decided, count(*) FILTER (WHERE lower(status) = 'won') AS won
+    FROM decided
+    GROUP BY owner_id
 ),
-teams_funnel AS (
-    SELECT team, funnel(level, 32) AS counts, win_rate(status) AS overall FROM decided GROUP BY team
+rep_steps AS (
+    SELECT f.owner_id, r.name, r.team, s.position, s.step,
+        CASE WHEN s.position = 0 THEN f.decided ELSE f.counts[s.position] END AS entered,
+        CASE WHEN s.position = 0 THEN f.won ELSE f.counts[s.position + 1] END AS advanced
+    FROM reps_funnel f
+    CROSS JOIN steps s
+    LEFT JOIN reps r ON r.rep_id = f.owner_id
 ),
-steps AS (
-    SELECT f.owner_id, f.team, s.position, s.stage || ' → ' || s.next_stage AS step,
-        f.counts[s.position] AS entered, f.counts[s.position + 1] AS advanced,
-        step_conversion(f.counts)[s.position] AS rate,
-        step_conversion(t.counts)[s.position] AS team_rate
-    FROM reps_funnel f
-    JOIN teams_funnel t ON t.team IS NOT DISTINCT FROM f.team
-    CROSS JOIN ordered_stages s
-    WHERE s.next_stage IS NOT NULL
-    UNION ALL
-    SELECT f.owner_id, f.team, 0, 'overall', f.decided, CAST(round(f.overall * f.decided) AS BIGINT), f.overall, t.overall
-    FROM reps_funnel f
-    JOIN teams_funnel t ON t.team IS NOT DISTINCT FROM f.team
+rates AS (
+    SELECT *,
+        advanced * 1.0 / nullif(entered, 0) AS rate,
+        sum(advanced) OVER (PARTITION BY team, position) * 1.0
+            / nullif(sum(entered) OVER (PARTITION BY team, position), 0) AS team_rate
+    FROM rep_steps
 )
 SELECT
-    s.owner_id AS rep_id,
-    r.name,
-    s.team,
-    s.step,
-    s.entered,
-    s.advanced,
-    round(s.rate, 4) AS rate,
-    round(s.team_rate, 4) AS team_rate,
-    round(s.rate - s.team_rate, 4) AS gap
-FROM steps s
-LEFT JOIN reps r ON r.rep_id = s.owner_id
-ORDER BY s.owner_id, s.position;
+    owner_id AS rep_id,
+    name,
+    team,
+    step,
+    entered,
+    advanced,
+    round(rate, 4) AS rate,
+    round(team_rate, 4) AS team_rate,
+    round(rate - team_rate, 4) AS gap
+FROM rates
+ORDER BY owner_id, position;

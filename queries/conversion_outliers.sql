@@ -5,6 +5,11 @@
 WITH ordered_stages AS (
     SELECT stage, position, lead(stage) OVER (ORDER BY position) AS next_stage FROM stages WHERE position IS NOT NULL
 ),
+steps AS (
+    SELECT position, stage || ' → ' || next_stage AS step FROM ordered_stages WHERE next_stage IS NOT NULL
+    UNION ALL
+    SELECT 0, 'overall'
+),
 entries AS (
     SELECT opportunity_id, stage FROM stage_history
     UNION ALL
@@ -19,26 +24,25 @@ decided AS (
     GROUP BY o.opportunity_id, o.owner_id
 ),
 reps_funnel AS (
-    SELECT owner_id, funnel(level, 32) AS counts, win_rate(status) AS overall, count(*) AS decided
-    FROM decided GROUP BY owner_id
+    SELECT owner_id, funnel(level, 32) AS counts, count(*) AS decided, win_rate(status) AS overall
+    FROM decided
+    GROUP BY owner_id
 ),
 rates AS (
-    SELECT f.owner_id, s.position, s.stage || ' → ' || s.next_stage AS step,
-        f.counts[s.position] AS entered, step_conversion(f.counts)[s.position] AS rate
+    SELECT f.owner_id, r.name, r.team, s.position, s.step,
+        CASE WHEN s.position = 0 THEN f.decided ELSE f.counts[s.position] END AS entered,
+        CASE WHEN s.position = 0 THEN f.overall ELSE step_conversion(f.counts)[s.position] END AS rate
     FROM reps_funnel f
-    CROSS JOIN ordered_stages s
-    WHERE s.next_stage IS NOT NULL
-    UNION ALL
-    SELECT owner_id, 0, 'overall', decided, overall FROM reps_funnel
+    CROSS JOIN steps s
+    LEFT JOIN reps r ON r.rep_id = f.owner_id
 ),
 scored AS (
-    SELECT rt.*, r.name, r.team,
-        avg(rt.rate) OVER (PARTITION BY r.team, rt.position) AS team_average,
-        stddev_pop(rt.rate) OVER (PARTITION BY r.team, rt.position) AS team_stddev,
-        count(*) OVER (PARTITION BY r.team, rt.position) AS team_reps
-    FROM rates rt
-    LEFT JOIN reps r ON r.rep_id = rt.owner_id
-    WHERE rt.entered >= $min_entered
+    SELECT *,
+        avg(rate) OVER (PARTITION BY team, position) AS team_average,
+        stddev_pop(rate) OVER (PARTITION BY team, position) AS team_stddev,
+        count(*) OVER (PARTITION BY team, position) AS team_reps
+    FROM rates
+    WHERE entered >= $min_entered
 )
 SELECT
     owner_id AS rep_id,
