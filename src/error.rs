@@ -141,11 +141,30 @@ fn describe_datafusion(e: &DataFusionError) -> String {
     }
     let root = e.find_root();
     let text = match root {
-        DataFusionError::ObjectStore(store_error) => return store_error.to_string(),
+        DataFusionError::ObjectStore(store_error) => return with_causes(store_error.as_ref()),
         _ if matches!(e, DataFusionError::Context(..)) => root.strip_backtrace(),
-        _ => e.strip_backtrace(),
+        _ => with_causes_after(e.strip_backtrace(), e),
     };
     coercion_message(&text).unwrap_or(text)
+}
+
+/// An error's message followed by those of its causes that it does not already include
+/// ("error sending request: … Connection refused"), on one line.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    with_causes_after(error.to_string(), error)
+}
+
+fn with_causes_after(mut text: String, error: &dyn std::error::Error) -> String {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !message.is_empty() && !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
 }
 
 /// The function's own words inside DataFusion's "user-defined coercion failed" message.

@@ -2,6 +2,7 @@
 //! built-in sample), which folders are tables, their Hive partitions and schemas, the standard
 //! tables of SPEC §1, and the validation that `salesql check` reports.
 
+pub mod aws_profile;
 pub mod check;
 pub mod partitions;
 pub mod root;

@@ -15,7 +15,7 @@ use datafusion::execution::SessionState;
 
 use crate::catalog::root::DataRoot;
 use crate::catalog::standard::{default_stages_batch, standard_table};
-use crate::catalog::table_loader::TableLayout;
+use crate::catalog::table_loader::{TableLayout, Validation};
 use crate::error::{Error, Result};
 
 /// The schema holding a data root's tables and the session's own.
@@ -43,7 +43,7 @@ impl DataRootSchema {
             .await
             .map_err(|e| Error::DataRoot {
                 root: root.display().to_string(),
-                message: format!("cannot be listed: {e}"),
+                message: format!("cannot be listed: {}", crate::error::with_causes(&e)),
             })?;
         let folders: BTreeSet<String> = listing
             .common_prefixes
@@ -86,9 +86,9 @@ impl DataRootSchema {
         !self.folders.contains("stages")
     }
 
-    /// Lists and validates the folder of table `name` (used by `check`).
+    /// Lists the folder of table `name` and reads every file's footer (used by `check`).
     pub async fn layout(&self, name: &str) -> Result<TableLayout> {
-        TableLayout::load(&self.loader, &self.root, name).await
+        TableLayout::load(&self.loader, &self.root, name, Validation::AllFiles).await
     }
 
     fn is_created(&self, name: &str) -> bool {
@@ -103,7 +103,12 @@ impl DataRootSchema {
             return Ok(Some(Arc::clone(table)));
         }
         let table: Arc<dyn TableProvider> = if self.folders.contains(name) {
-            let layout = self.layout(name).await?;
+            let validation = if self.root.is_remote() {
+                Validation::FirstFile
+            } else {
+                Validation::AllFiles
+            };
+            let layout = TableLayout::load(&self.loader, &self.root, name, validation).await?;
             Arc::new(layout.listing_table(&self.loader)?)
         } else if name == "stages" {
             let batch = default_stages_batch();

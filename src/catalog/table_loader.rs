@@ -23,6 +23,17 @@ use crate::error::{Error, Result};
 /// The file extension of table files.
 const PARQUET_EXTENSION: &str = ".parquet";
 
+/// How many footers loading a table reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// Every file's footer: a file that is not Parquet or has another schema is named at once
+    /// (local roots, and `check` everywhere).
+    AllFiles,
+    /// The first file's footer only, for the schema: a query then reads the footers of the
+    /// files it scans and no others (object stores, where every read is a request).
+    FirstFile,
+}
+
 /// What a table folder holds.
 #[derive(Debug, Clone)]
 pub struct TableLayout {
@@ -39,8 +50,14 @@ pub struct TableLayout {
 }
 
 impl TableLayout {
-    /// Lists and validates the folder of table `name` under `root`.
-    pub async fn load(session: &dyn Session, root: &DataRoot, name: &str) -> Result<Self> {
+    /// Lists the folder of table `name` under `root` and reads its schema, checking as many
+    /// files as `validation` says.
+    pub async fn load(
+        session: &dyn Session,
+        root: &DataRoot,
+        name: &str,
+        validation: Validation,
+    ) -> Result<Self> {
         let table_error = |message: String| Error::Table {
             table: name.to_string(),
             message,
@@ -50,10 +67,10 @@ impl TableLayout {
         let mut files: Vec<ObjectMeta> = url
             .list_all_files(session, store.as_ref(), PARQUET_EXTENSION)
             .await
-            .map_err(|e| table_error(format!("cannot list {url}: {e}")))?
+            .map_err(|e| table_error(format!("cannot list {url}: {}", Error::from(e))))?
             .try_collect()
             .await
-            .map_err(|e| table_error(format!("cannot list {url}: {e}")))?;
+            .map_err(|e| table_error(format!("cannot list {url}: {}", Error::from(e))))?;
         files.sort_by(|a, b| a.location.cmp(&b.location));
 
         if files.is_empty() {
@@ -70,7 +87,11 @@ impl TableLayout {
         }
 
         let partition_columns = infer_partition_columns(&url, &files).map_err(table_error)?;
-        let file_schema = shared_schema(session, &store, &files)
+        let checked = match validation {
+            Validation::AllFiles => &files[..],
+            Validation::FirstFile => &files[..1],
+        };
+        let file_schema = shared_schema(session, &store, checked)
             .await
             .map_err(table_error)?;
         Ok(Self {

@@ -9,5 +9,6 @@ mod functions;
 mod generate;
 mod params;
 mod repl;
+mod s3;
 mod saved_queries;
 mod saved_query_answers;
