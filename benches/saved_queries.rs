@@ -10,43 +10,17 @@
 //! Generated data goes to `$CARGO_TARGET_DIR/bench-data/scale-S` (never committed).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+
+mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::common::ParamValues;
-use salesql::generate::{GenerateArgs, Partitioning, generate};
 use salesql::queries::param::bind;
 use salesql::queries::{QueryOrigin, SavedQuery};
 use salesql::session::{Session, SessionSettings};
-
-/// The generated dataset, made on first use.
-fn data_root() -> PathBuf {
-    if let Ok(path) = std::env::var("SALESQL_BENCH_DATA") {
-        return PathBuf::from(path);
-    }
-    let scale: f64 = std::env::var("SALESQL_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10.0);
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let root = Path::new(&target).join(format!("bench-data/scale-{scale}"));
-    if !root.join("activities").exists() {
-        eprintln!("generating scale {scale} into {}", root.display());
-        let args = GenerateArgs {
-            out: root.clone(),
-            scale,
-            seed: 42,
-            partition: Partitioning::None,
-            force: true,
-            threads: None,
-        };
-        generate(&args, &AtomicBool::new(false)).expect("the dataset generates");
-    }
-    root
-}
 
 /// A query file with its default parameters.
 struct Prepared {
@@ -78,7 +52,7 @@ fn saved_queries(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a runtime");
-    let root = data_root();
+    let root = common::data_root(10.0);
     let settings = SessionSettings {
         data: Some(root.display().to_string()),
         ..SessionSettings::default()

@@ -10,18 +10,22 @@ steps AS (
     UNION ALL
     SELECT 0, 'overall'
 ),
-entries AS (
-    SELECT opportunity_id, stage FROM stage_history
-    UNION ALL
-    SELECT opportunity_id, stage FROM opportunities
+levels AS (
+    -- The furthest stage each opportunity reached (a skipped stage counts as passed).
+    SELECT e.opportunity_id, max(s.position) AS level
+    FROM (
+        SELECT opportunity_id, stage FROM stage_history
+        UNION ALL
+        SELECT opportunity_id, stage FROM opportunities
+    ) e
+    JOIN ordered_stages s ON s.stage = e.stage
+    GROUP BY e.opportunity_id
 ),
 decided AS (
-    SELECT o.opportunity_id, o.owner_id, max(s.position) AS level, min(o.status) AS status
+    SELECT o.opportunity_id, o.owner_id, l.level, o.status
     FROM opportunities o
-    JOIN entries e ON e.opportunity_id = o.opportunity_id
-    JOIN ordered_stages s ON s.stage = e.stage
+    JOIN levels l ON l.opportunity_id = o.opportunity_id
     WHERE o.created_at >= $since AND lower(o.status) IN ('won', 'lost')
-    GROUP BY o.opportunity_id, o.owner_id
 ),
 reps_funnel AS (
     SELECT owner_id, funnel(level, 32) AS counts, count(*) AS decided, win_rate(status) AS overall

@@ -3,23 +3,26 @@
 WITH ordered_stages AS (
     SELECT stage, position FROM stages WHERE position IS NOT NULL
 ),
-entries AS (
-    SELECT opportunity_id, stage FROM stage_history
-    UNION ALL
-    SELECT opportunity_id, stage FROM opportunities
-),
 levels AS (
     -- The furthest stage each opportunity reached (a skipped stage counts as passed).
-    SELECT o.opportunity_id, date_trunc('quarter', o.created_at) AS cohort, max(s.position) AS level
-    FROM opportunities o
-    JOIN entries e ON e.opportunity_id = o.opportunity_id
+    SELECT e.opportunity_id, max(s.position) AS level
+    FROM (
+        SELECT opportunity_id, stage FROM stage_history
+        UNION ALL
+        SELECT opportunity_id, stage FROM opportunities
+    ) e
     JOIN ordered_stages s ON s.stage = e.stage
+    GROUP BY e.opportunity_id
+),
+cohort_levels AS (
+    SELECT date_trunc('quarter', o.created_at) AS cohort, l.level
+    FROM opportunities o
+    JOIN levels l ON l.opportunity_id = o.opportunity_id
     WHERE o.created_at >= $since
-    GROUP BY o.opportunity_id, date_trunc('quarter', o.created_at)
 ),
 cohorts AS (
     SELECT l.cohort, array_slice(funnel(l.level, 32), 1, max(n.stages)) AS stage_counts
-    FROM levels l
+    FROM cohort_levels l
     CROSS JOIN (SELECT count(*) AS stages FROM ordered_stages) n
     GROUP BY l.cohort
 )

@@ -1,31 +1,22 @@
 -- description: Quota attainment per rep and for the company by fiscal month, quarter or year (won amount ÷ the monthly quotas falling in the period), with the change from the previous period
 -- param: period VARCHAR = quarter
 -- param: fiscal_start INT = 1
-WITH won AS (
-    SELECT owner_id AS rep_id, fiscal_trunc($period, closed_at, $fiscal_start) AS period_start, sum(amount) AS won
+WITH amounts AS (
+    SELECT owner_id AS rep_id, fiscal_trunc($period, closed_at, $fiscal_start) AS period_start,
+        CAST(0 AS DECIMAL(38, 2)) AS quota, CAST(amount AS DECIMAL(38, 2)) AS won
     FROM opportunities
     WHERE lower(status) = 'won' AND closed_at IS NOT NULL
-    GROUP BY 1, 2
-),
-targets AS (
-    SELECT rep_id, fiscal_trunc($period, period_start, $fiscal_start) AS period_start, sum(amount) AS quota
+    UNION ALL
+    SELECT rep_id, fiscal_trunc($period, period_start, $fiscal_start),
+        CAST(amount AS DECIMAL(38, 2)), CAST(0 AS DECIMAL(38, 2))
     FROM quotas
     WHERE lower(period) = 'month'
-    GROUP BY 1, 2
-),
-per_rep AS (
-    SELECT
-        coalesce(t.rep_id, w.rep_id) AS rep_id,
-        coalesce(t.period_start, w.period_start) AS period_start,
-        coalesce(t.quota, 0) AS quota,
-        coalesce(w.won, 0) AS won
-    FROM targets t
-    FULL JOIN won w ON w.rep_id = t.rep_id AND w.period_start = t.period_start
 ),
 with_company AS (
-    SELECT rep_id, period_start, quota, won FROM per_rep
-    UNION ALL
-    SELECT NULL, period_start, sum(quota), sum(won) FROM per_rep GROUP BY period_start
+    -- Per rep and period, and (rep_id NULL) for the whole company, in one pass.
+    SELECT rep_id, period_start, sum(quota) AS quota, sum(won) AS won
+    FROM amounts
+    GROUP BY GROUPING SETS ((rep_id, period_start), (period_start))
 ),
 attained AS (
     SELECT *, CASE WHEN quota > 0 THEN CAST(won AS DOUBLE) / CAST(quota AS DOUBLE) END AS attainment

@@ -25,19 +25,19 @@ targets AS (
 ordered_stages AS (
     SELECT stage, position FROM stages WHERE position IS NOT NULL
 ),
-entries AS (
-    SELECT opportunity_id, stage FROM stage_history
-    UNION ALL
-    SELECT opportunity_id, stage FROM opportunities
-),
 depth AS (
+    -- The furthest stage each opportunity of the window reached, averaged per rep.
     SELECT rep_id, round(avg(level), 2) AS avg_stage_reached
     FROM (
-        SELECT o.owner_id AS rep_id, o.opportunity_id, max(s.position) AS level
+        SELECT o.opportunity_id, max(o.owner_id) AS rep_id, max(s.position) AS level
         FROM window_opps o
-        JOIN entries e ON e.opportunity_id = o.opportunity_id
+        JOIN (
+            SELECT opportunity_id, stage FROM stage_history
+            UNION ALL
+            SELECT opportunity_id, stage FROM opportunities
+        ) e ON e.opportunity_id = o.opportunity_id
         JOIN ordered_stages s ON s.stage = e.stage
-        GROUP BY o.owner_id, o.opportunity_id
+        GROUP BY o.opportunity_id
     )
     GROUP BY rep_id
 ),

@@ -21,6 +21,9 @@ fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(salesql::commands::execute(cli));
+    // A cancelled statement (Ctrl-C in the REPL) can leave an operator that never
+    // yields still running on a worker thread; exiting must not wait for it.
+    runtime.shutdown_background();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

@@ -53,7 +53,7 @@ impl Session {
         }
         let runtime = runtime.build_arc()?;
 
-        let mut config = SessionConfig::new()
+        let mut config = session_config()?
             .with_information_schema(true)
             .with_default_catalog_and_schema(CATALOG, SCHEMA);
         if let Some(partitions) = settings.target_partitions {
@@ -90,3 +90,28 @@ impl Session {
         self.schema.root()
     }
 }
+
+/// DataFusion's configuration from `DATAFUSION_*` environment variables (as datafusion-cli
+/// reads them), over salesql's own defaults for the settings it tunes.
+fn session_config() -> Result<SessionConfig> {
+    let mut config = SessionConfig::from_env()?;
+    for (key, value) in TUNED_DEFAULTS {
+        let variable = key.to_uppercase().replace('.', "_");
+        if std::env::var_os(&variable).is_none() {
+            config = config.set_str(key, value);
+        }
+    }
+    Ok(config)
+}
+
+/// Settings salesql changes from DataFusion's defaults, each overridable through its
+/// environment variable (`DATAFUSION_EXECUTION_…`).
+const TUNED_DEFAULTS: &[(&str, &str)] = &[
+    // Sales data groups by opportunity (a few rows each) at least as often as by rep or
+    // month: when the first rows show that a partial aggregate barely reduces its input,
+    // hand rows straight to the final aggregate instead of hashing them twice.
+    (
+        "datafusion.execution.skip_partial_aggregation_probe_ratio_threshold",
+        "0.1",
+    ),
+];

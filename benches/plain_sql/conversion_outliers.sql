@@ -12,13 +12,17 @@ entries AS (
     UNION ALL
     SELECT opportunity_id, stage FROM opportunities
 ),
-levels AS (
-    SELECT o.opportunity_id, o.owner_id, max(s.position) AS level
-    FROM opportunities o
-    JOIN entries e ON e.opportunity_id = o.opportunity_id
+reached AS (
+    SELECT e.opportunity_id, max(s.position) AS level
+    FROM entries e
     JOIN ordered_stages s ON s.stage = e.stage
+    GROUP BY e.opportunity_id
+),
+levels AS (
+    SELECT o.opportunity_id, o.owner_id, r.level
+    FROM opportunities o
+    JOIN reached r ON r.opportunity_id = o.opportunity_id
     WHERE o.created_at >= $since AND lower(o.status) IN ('won', 'lost')
-    GROUP BY o.opportunity_id, o.owner_id
 ),
 top AS (
     SELECT max(position) AS last_position FROM ordered_stages

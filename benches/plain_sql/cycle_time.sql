@@ -20,8 +20,8 @@ SELECT
     round(percentile_cont(0.9) WITHIN GROUP (ORDER BY days), 1) AS p90_days,
     median(
         CASE WHEN end_day >= start_day
-            THEN (end_day / 7) * 5 + least(end_day % 7, 5) - ((start_day / 7) * 5 + least(start_day % 7, 5))
-            ELSE -((start_day / 7) * 5 + least(start_day % 7, 5) - ((end_day / 7) * 5 + least(end_day % 7, 5)))
+            THEN floor(end_day / 7.0) * 5 + least(end_day % 7, 5) - (floor(start_day / 7.0) * 5 + least(start_day % 7, 5))
+            ELSE -(floor(start_day / 7.0) * 5 + least(start_day % 7, 5) - (floor(end_day / 7.0) * 5 + least(end_day % 7, 5)))
         END
     ) AS median_business_days
 FROM closed

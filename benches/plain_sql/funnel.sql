@@ -8,13 +8,17 @@ entries AS (
     UNION ALL
     SELECT opportunity_id, stage FROM opportunities
 ),
-levels AS (
-    SELECT o.opportunity_id, date_trunc('quarter', o.created_at) AS cohort, max(s.position) AS level
-    FROM opportunities o
-    JOIN entries e ON e.opportunity_id = o.opportunity_id
+reached AS (
+    SELECT e.opportunity_id, max(s.position) AS level
+    FROM entries e
     JOIN ordered_stages s ON s.stage = e.stage
+    GROUP BY e.opportunity_id
+),
+levels AS (
+    SELECT o.opportunity_id, date_trunc('quarter', o.created_at) AS cohort, r.level
+    FROM opportunities o
+    JOIN reached r ON r.opportunity_id = o.opportunity_id
     WHERE o.created_at >= $since
-    GROUP BY o.opportunity_id, date_trunc('quarter', o.created_at)
 ),
 counts AS (
     SELECT l.cohort, s.position, s.stage, count(*) FILTER (WHERE l.level >= s.position) AS reached

@@ -4,13 +4,13 @@ WITH opps AS (
     SELECT owner_id, created_at, closed_at FROM opportunities WHERE created_at >= $since
 ),
 events AS (
-    SELECT owner_id, created_at AS at, 1 AS delta FROM opps
+    SELECT owner_id, created_at AS event_at, 1 AS delta FROM opps
     UNION ALL
-    SELECT owner_id, closed_at AS at, -1 AS delta FROM opps WHERE closed_at IS NOT NULL
+    SELECT owner_id, closed_at AS event_at, -1 AS delta FROM opps WHERE closed_at IS NOT NULL
 ),
 running AS (
     SELECT owner_id,
-        sum(delta) OVER (PARTITION BY owner_id ORDER BY at, delta ROWS UNBOUNDED PRECEDING) AS open_then
+        sum(delta) OVER (PARTITION BY owner_id ORDER BY event_at, delta ROWS UNBOUNDED PRECEDING) AS open_then
     FROM events
 ),
 peaks AS (

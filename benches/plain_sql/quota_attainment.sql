@@ -46,9 +46,9 @@ labelled AS (
     FROM with_company
 )
 SELECT
-    make_date(start_index / 12, start_index % 12 + 1, 1) AS period_start,
-    (year_start_index + 11) / 12 AS fiscal_year,
-    ((((start_index - (start_month - 1)) % 12) + 12) % 12) / 3 + 1 AS fiscal_quarter,
+    make_date(CAST(floor(start_index / 12.0) AS BIGINT), CAST(start_index % 12 + 1 AS BIGINT), 1) AS period_start,
+    CAST(floor((year_start_index + 11) / 12.0) AS BIGINT) AS fiscal_year,
+    CAST(floor(((((start_index - (start_month - 1)) % 12) + 12) % 12) / 3.0) AS BIGINT) + 1 AS fiscal_quarter,
     l.rep_id,
     CASE WHEN l.rep_id IS NULL THEN 'company' ELSE r.name END AS name,
     l.quota,

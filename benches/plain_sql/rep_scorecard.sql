@@ -54,12 +54,12 @@ team_rates AS (
     GROUP BY r.team
 ),
 events AS (
-    SELECT owner_id AS rep_id, created_at AS at, 1 AS delta FROM window_opps
+    SELECT owner_id AS rep_id, created_at AS event_at, 1 AS delta FROM window_opps
     UNION ALL
     SELECT owner_id, closed_at, -1 FROM window_opps WHERE closed_at IS NOT NULL
 ),
 running AS (
-    SELECT rep_id, sum(delta) OVER (PARTITION BY rep_id ORDER BY at, delta ROWS UNBOUNDED PRECEDING) AS open_then
+    SELECT rep_id, sum(delta) OVER (PARTITION BY rep_id ORDER BY event_at, delta ROWS UNBOUNDED PRECEDING) AS open_then
     FROM events
 ),
 openness AS (

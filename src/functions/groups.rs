@@ -155,40 +155,160 @@ pub trait GroupTagged: Copy + Ord {
     fn regroup(self, group: u32) -> Self;
 }
 
-/// Removes the items of the groups `emit_to` asks for, sorted (by group first), renumbering
-/// the groups that stay; returns them with the number of groups emitted.
-pub fn take_tagged<T: GroupTagged>(
+/// Whether the items of each group must come out sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithinGroup {
+    /// Sorted (by the items' `Ord`), for evaluating.
+    Sorted,
+    /// In any order, for a partial state the merge sorts anyway.
+    AnyOrder,
+}
+
+/// Items laid out group by group: the items of group `g` are `items[offsets[g]..offsets[g + 1]]`.
+#[derive(Debug)]
+pub struct Grouped<T> {
+    items: Vec<T>,
+    offsets: Vec<usize>,
+}
+
+impl<T> Grouped<T> {
+    /// The number of groups (some may be empty).
+    pub fn groups(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The items of group `group`.
+    pub fn group(&self, group: usize) -> &[T] {
+        &self.items[self.offsets[group]..self.offsets[group + 1]]
+    }
+
+    /// Every item, group by group.
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+
+    /// The number of items of each group.
+    pub fn lengths(&self) -> Vec<usize> {
+        self.offsets.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+}
+
+/// Removes the items of the groups `emit_to` asks for, renumbering the groups that stay, and
+/// lays them out group by group with a counting sort (O(n), where sorting the whole store
+/// would cost O(n log n) on millions of items).
+pub fn take_grouped<T: GroupTagged>(
     items: &mut Vec<T>,
     groups: &mut usize,
     emit_to: EmitTo,
-) -> (Vec<T>, usize) {
+    within: WithinGroup,
+) -> Grouped<T> {
     let emitted = match emit_to {
         EmitTo::All => *groups,
         EmitTo::First(n) => n.min(*groups),
     };
-    let mut taken = match emit_to {
+    let taken = match emit_to {
         EmitTo::All => std::mem::take(items),
-        EmitTo::First(n) => {
-            let boundary = n as u32;
-            let (taken, kept): (Vec<T>, Vec<T>) =
-                items.drain(..).partition(|item| item.group() < boundary);
-            *items = kept
-                .into_iter()
-                .map(|item| item.regroup(item.group() - boundary))
-                .collect();
+        EmitTo::First(_) => {
+            let boundary = emitted as u32;
+            let mut taken = Vec::new();
+            items.retain_mut(|item| {
+                if item.group() < boundary {
+                    taken.push(*item);
+                    false
+                } else {
+                    *item = item.regroup(item.group() - boundary);
+                    true
+                }
+            });
             taken
         }
     };
     *groups -= emitted;
-    taken.sort_unstable();
-    (taken, emitted)
+
+    let mut offsets = vec![0usize; emitted + 1];
+    for item in &taken {
+        offsets[item.group() as usize + 1] += 1;
+    }
+    for group in 0..emitted {
+        offsets[group + 1] += offsets[group];
+    }
+    let mut laid_out = taken.clone();
+    let mut next = offsets.clone();
+    for item in taken {
+        let slot = &mut next[item.group() as usize];
+        laid_out[*slot] = item;
+        *slot += 1;
+    }
+    if within == WithinGroup::Sorted {
+        for window in offsets.windows(2) {
+            laid_out[window[0]..window[1]].sort_unstable();
+        }
+    }
+    Grouped {
+        items: laid_out,
+        offsets,
+    }
 }
 
-/// The number of items of each of `groups` groups in sorted `items`.
-pub fn group_lengths<T: GroupTagged>(items: &[T], groups: usize) -> Vec<usize> {
-    let mut lengths = vec![0usize; groups];
-    for item in items {
-        lengths[item.group() as usize] += 1;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    struct Item {
+        group: u32,
+        value: i64,
     }
-    lengths
+
+    impl GroupTagged for Item {
+        fn group(&self) -> u32 {
+            self.group
+        }
+
+        fn regroup(self, group: u32) -> Self {
+            Self { group, ..self }
+        }
+    }
+
+    fn items(pairs: &[(u32, i64)]) -> Vec<Item> {
+        pairs
+            .iter()
+            .map(|&(group, value)| Item { group, value })
+            .collect()
+    }
+
+    #[test]
+    fn all_groups_come_out_in_group_order_sorted_within() {
+        let mut store = items(&[(2, 5), (0, 3), (2, 1), (0, 9), (0, 1)]);
+        let mut groups = 4;
+        let grouped = take_grouped(&mut store, &mut groups, EmitTo::All, WithinGroup::Sorted);
+        assert_eq!(grouped.groups(), 4);
+        assert_eq!(grouped.lengths(), vec![3, 0, 2, 0]);
+        assert_eq!(
+            grouped.group(0),
+            items(&[(0, 1), (0, 3), (0, 9)]).as_slice()
+        );
+        assert_eq!(grouped.group(2), items(&[(2, 1), (2, 5)]).as_slice());
+        assert!(store.is_empty());
+        assert_eq!(groups, 0);
+    }
+
+    #[test]
+    fn emitting_the_first_groups_renumbers_the_rest() {
+        let mut store = items(&[(3, 7), (0, 2), (1, 4), (2, 6), (1, 1)]);
+        let mut groups = 4;
+        let grouped = take_grouped(
+            &mut store,
+            &mut groups,
+            EmitTo::First(2),
+            WithinGroup::AnyOrder,
+        );
+        assert_eq!(grouped.lengths(), vec![1, 2]);
+        let mut second = grouped.group(1).to_vec();
+        second.sort();
+        assert_eq!(second, items(&[(1, 1), (1, 4)]));
+        store.sort();
+        assert_eq!(store, items(&[(0, 6), (1, 7)]));
+        assert_eq!(groups, 2);
+    }
 }

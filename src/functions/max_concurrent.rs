@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
 
 use crate::functions::arguments::document;
 use crate::functions::groups::{
-    GroupTagged, bigint_list_type, group_lengths, lists_from_lengths, selected, take_tagged,
+    GroupTagged, WithinGroup, bigint_list_type, lists_from_lengths, selected, take_grouped,
 };
 use crate::functions::single_group::SingleGroup;
 use crate::functions::temporal::{coerce_temporal, instants};
@@ -231,25 +231,39 @@ impl GroupsAccumulator for MaxConcurrentGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let (spans, groups) = take_tagged(&mut self.spans, &mut self.groups, emit_to);
-        let mut peaks = vec![0i64; groups];
-        let mut start = 0;
-        while start < spans.len() {
-            let group = spans[start].group;
-            let end = start + spans[start..].partition_point(|s| s.group == group);
-            peaks[group as usize] = self.peak(&spans[start..end]);
-            start = end;
-        }
+        // `peak` sorts the sweep events itself.
+        let grouped = take_grouped(
+            &mut self.spans,
+            &mut self.groups,
+            emit_to,
+            WithinGroup::AnyOrder,
+        );
+        let peaks: Vec<i64> = (0..grouped.groups())
+            .map(|group| {
+                let spans = grouped.group(group);
+                if spans.is_empty() {
+                    0
+                } else {
+                    self.peak(spans)
+                }
+            })
+            .collect();
         Ok(Arc::new(Int64Array::from(peaks)))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let (spans, groups) = take_tagged(&mut self.spans, &mut self.groups, emit_to);
-        let lengths = group_lengths(&spans, groups);
+        let grouped = take_grouped(
+            &mut self.spans,
+            &mut self.groups,
+            emit_to,
+            WithinGroup::AnyOrder,
+        );
+        let spans = grouped.items();
         let opened: ArrayRef =
             Arc::new(Int64Array::from_iter_values(spans.iter().map(|s| s.opened)));
         let closed: ArrayRef =
             Arc::new(Int64Array::from_iter_values(spans.iter().map(|s| s.closed)));
+        let lengths = grouped.lengths();
         Ok(vec![
             lists_from_lengths(&lengths, opened)?,
             lists_from_lengths(&lengths, closed)?,

@@ -7,7 +7,10 @@ pub mod sink;
 pub mod table;
 pub mod writers;
 
+use std::io::Write;
+
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 
@@ -67,6 +70,24 @@ pub struct OutputOptions {
     pub table: TableOptions,
 }
 
+/// The writer for `options.format`, writing to `out`.
+pub fn batch_writer<'a>(
+    options: OutputOptions,
+    out: &'a mut (dyn Write + Send),
+    schema: SchemaRef,
+) -> Result<Box<dyn BatchWriter + 'a>> {
+    Ok(match options.format {
+        Format::Table => Box::new(table::TableWriter::new(out, schema, options.table)),
+        Format::Csv => Box::new(DelimitedWriter::new(out, schema, b',')),
+        Format::Tsv => Box::new(DelimitedWriter::new(out, schema, b'\t')),
+        Format::Json => Box::new(JsonWriter::array(out)),
+        Format::Ndjson => Box::new(JsonWriter::lines(out)),
+        Format::Markdown => Box::new(MarkdownWriter::new(out, &schema)?),
+        Format::Arrow => Box::new(ArrowStreamWriter::new(out, &schema)?),
+        Format::Parquet => Box::new(ParquetWriter::new(out, schema)?),
+    })
+}
+
 /// A destination with a format: every result of a command goes through one.
 pub struct Output {
     sink: Sink,
@@ -123,32 +144,13 @@ impl Output {
         };
         let schema = stream.schema();
         let options = self.options;
-        let mut writer: Box<dyn BatchWriter + '_> = match options.format {
-            Format::Table => Box::new(table::TableWriter::new(
-                &mut self.sink,
-                schema,
-                options.table,
-            )),
-            Format::Csv => Box::new(DelimitedWriter::new(&mut self.sink, schema, b',')),
-            Format::Tsv => Box::new(DelimitedWriter::new(&mut self.sink, schema, b'\t')),
-            Format::Json => Box::new(JsonWriter::array(&mut self.sink)),
-            Format::Ndjson => Box::new(JsonWriter::lines(&mut self.sink)),
-            Format::Markdown => {
-                Box::new(MarkdownWriter::new(&mut self.sink, &schema).map_err(output_error)?)
-            }
-            Format::Arrow => {
-                Box::new(ArrowStreamWriter::new(&mut self.sink, &schema).map_err(output_error)?)
-            }
-            Format::Parquet => {
-                Box::new(ParquetWriter::new(&mut self.sink, schema).map_err(output_error)?)
-            }
-        };
+        let mut writer = batch_writer(options, &mut self.sink, schema).map_err(output_error)?;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             writer.write(&batch).map_err(output_error)?;
         }
         let summary = writer.finish().map_err(output_error)?;
-        std::io::Write::flush(&mut self.sink).map_err(|e| Error::Output {
+        self.sink.flush().map_err(|e| Error::Output {
             destination: self.sink.describe(),
             message: e.to_string(),
         })?;

@@ -32,7 +32,7 @@ use crate::functions::arguments::{
     constant_text, document, logical_constant, physical_constant, require_constant,
 };
 use crate::functions::groups::{
-    GroupTagged, group_lengths, lists_from_lengths, selected, take_tagged,
+    GroupTagged, WithinGroup, lists_from_lengths, selected, take_grouped,
 };
 use crate::functions::single_group::SingleGroup;
 use crate::functions::temporal::{coerce_temporal, instants, interval_parts};
@@ -369,31 +369,39 @@ impl GroupsAccumulator for WindowFunnelGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let (events, groups) = take_tagged(&mut self.events, &mut self.groups, emit_to);
-        let mut levels = vec![0i32; groups];
+        let grouped = take_grouped(
+            &mut self.events,
+            &mut self.groups,
+            emit_to,
+            WithinGroup::Sorted,
+        );
+        let mut levels = vec![0i32; grouped.groups()];
         let mut buffer: Vec<chain::Event> = Vec::new();
-        let mut start = 0;
-        while start < events.len() {
-            let group = events[start].group;
-            let mut end = start;
-            buffer.clear();
-            while end < events.len() && events[end].group == group {
-                buffer.push((events[end].time, events[end].conditions));
-                end += 1;
+        for (group, level) in levels.iter_mut().enumerate() {
+            let events = grouped.group(group);
+            if events.is_empty() {
+                continue;
             }
-            levels[group as usize] = funnel_level(&self.spec, &buffer, &mut self.scratch) as i32;
-            start = end;
+            buffer.clear();
+            buffer.extend(events.iter().map(|e| (e.time, e.conditions)));
+            *level = funnel_level(&self.spec, &buffer, &mut self.scratch) as i32;
         }
         Ok(Arc::new(Int32Array::from(levels)))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let (events, groups) = take_tagged(&mut self.events, &mut self.groups, emit_to);
-        let lengths = group_lengths(&events, groups);
+        let grouped = take_grouped(
+            &mut self.events,
+            &mut self.groups,
+            emit_to,
+            WithinGroup::AnyOrder,
+        );
+        let events = grouped.items();
         let times: ArrayRef = Arc::new(Int64Array::from_iter_values(events.iter().map(|e| e.time)));
         let masks: ArrayRef = Arc::new(UInt32Array::from_iter_values(
             events.iter().map(|e| e.conditions),
         ));
+        let lengths = grouped.lengths();
         Ok(vec![
             lists_from_lengths(&lengths, times)?,
             lists_from_lengths(&lengths, masks)?,

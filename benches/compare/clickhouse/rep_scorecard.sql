@@ -1,0 +1,93 @@
+-- Peak concurrency by a running sum over +1/-1 events; win rates with countIf.
+WITH
+    window_opps AS (
+        SELECT * FROM opportunities WHERE created_at >= $since AND created_at < $until
+    ),
+    reach AS (
+        SELECT rep_id, count() AS touches, uniqExact(account_id) AS accounts_touched
+        FROM activities
+        WHERE occurred_at >= $since AND occurred_at < $until
+        GROUP BY rep_id
+    ),
+    bookings AS (
+        SELECT owner_id AS rep_id, sum(amount) AS won_amount
+        FROM opportunities
+        WHERE lower(status) = 'won' AND closed_at >= $since AND closed_at < $until
+        GROUP BY owner_id
+    ),
+    targets AS (
+        SELECT rep_id, sum(amount) AS quota
+        FROM quotas
+        WHERE lower(period) = 'month' AND period_start >= $since AND period_start < $until
+        GROUP BY rep_id
+    ),
+    entries AS (
+        SELECT opportunity_id, stage FROM stage_history
+        UNION ALL
+        SELECT opportunity_id, stage FROM opportunities
+    ),
+    funnel_depth AS (
+        SELECT rep_id, round(avg(level), 2) AS avg_stage_reached
+        FROM (
+            SELECT o.owner_id AS rep_id, o.opportunity_id, max(s.position) AS level
+            FROM window_opps o
+            JOIN entries e ON e.opportunity_id = o.opportunity_id
+            JOIN (SELECT stage, position FROM stages WHERE position IS NOT NULL) s ON s.stage = e.stage
+            GROUP BY o.owner_id, o.opportunity_id
+        )
+        GROUP BY rep_id
+    ),
+    decided AS (
+        SELECT owner_id AS rep_id, countIf(lower(status) = 'won') AS won, countIf(lower(status) = 'lost') AS lost
+        FROM window_opps
+        GROUP BY owner_id
+    ),
+    team_rates AS (
+        SELECT r.team AS team, sum(d.won) / nullIf(sum(d.won) + sum(d.lost), 0) AS team_win_rate
+        FROM decided d
+        JOIN reps r ON r.rep_id = d.rep_id
+        GROUP BY r.team
+    ),
+    openness AS (
+        SELECT rep_id, max(open_then) AS peak_open
+        FROM (
+            SELECT rep_id, sum(delta) OVER (PARTITION BY rep_id ORDER BY event_at, delta ROWS UNBOUNDED PRECEDING) AS open_then
+            FROM (
+                SELECT owner_id AS rep_id, created_at AS event_at, 1 AS delta FROM window_opps
+                UNION ALL
+                SELECT owner_id, closed_at, -1 FROM window_opps WHERE closed_at IS NOT NULL
+            )
+        )
+        GROUP BY rep_id
+    ),
+    open_at_end AS (
+        SELECT owner_id AS rep_id, count() AS open_at_until
+        FROM opportunities
+        WHERE created_at <= $until AND (closed_at IS NULL OR closed_at > $until)
+        GROUP BY owner_id
+    )
+SELECT
+    r.rep_id AS rep_id,
+    r.name AS name,
+    r.team AS team,
+    ifNull(a.touches, 0) AS touches,
+    ifNull(a.accounts_touched, 0) AS accounts_touched,
+    t.quota AS quota,
+    ifNull(b.won_amount, 0) AS won_amount,
+    round(toFloat64(ifNull(b.won_amount, 0)) / toFloat64(t.quota), 4) AS attainment,
+    ifNull(d.won, 0) + ifNull(d.lost, 0) AS decided,
+    round(d.won / nullIf(d.won + d.lost, 0), 4) AS win_rate,
+    round(tr.team_win_rate, 4) AS team_win_rate,
+    f.avg_stage_reached AS avg_stage_reached,
+    ifNull(e.open_at_until, 0) AS open_at_until,
+    ifNull(o.peak_open, 0) AS peak_open
+FROM reps r
+LEFT JOIN reach a ON a.rep_id = r.rep_id
+LEFT JOIN bookings b ON b.rep_id = r.rep_id
+LEFT JOIN targets t ON t.rep_id = r.rep_id
+LEFT JOIN decided d ON d.rep_id = r.rep_id
+LEFT JOIN team_rates tr ON tr.team = r.team
+LEFT JOIN funnel_depth f ON f.rep_id = r.rep_id
+LEFT JOIN open_at_end e ON e.rep_id = r.rep_id
+LEFT JOIN openness o ON o.rep_id = r.rep_id
+ORDER BY r.rep_id
