@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog::StoreOptions;
 use crate::error::{Error, Result};
 use crate::generate::GenerateArgs;
+use crate::import::ImportArgs;
 use crate::output::{Expanded, Format, OutputOptions, TableOptions};
 use crate::queries::QueryLibrary;
 use crate::session::SessionSettings;
@@ -103,6 +104,9 @@ pub enum Command {
     Functions,
     /// Write a synthetic CRM dataset.
     Generate(GenerateArgs),
+    /// Turn a CRM export (Salesforce, HubSpot, any CSV with a mapping) into a data root, or
+    /// bring one up to date with a newer export.
+    Import(ImportArgs),
 }
 
 /// The validated settings every command runs with.

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 pub mod functions;
 pub mod generate;
+pub mod import;
 pub mod output;
 pub mod queries;
 pub mod repl;

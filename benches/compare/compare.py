@@ -105,6 +105,11 @@ def time_engine(args, engine, root, name, result_csv):
 TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d:\d\d)(?:\.\d+)?)?(?:Z|[+-]00(?::?00)?)?$")
 
 
+class Number(float):
+    """A number read from an answer, with the unit of its last decimal place (0 for integers)."""
+    unit = 0.0
+
+
 def normalize_cell(cell):
     cell = cell.strip()
     if cell in ("", "\\N", "NULL", "nan", "NaN"):
@@ -114,7 +119,10 @@ def normalize_cell(cell):
         day, clock = match.groups()
         return day if clock in (None, "00:00:00") else f"{day} {clock}"
     try:
-        return float(cell)
+        number = Number(cell)
+        # A fractional value was rounded in SQL: one unit in its last place is its precision.
+        number.unit = 10.0 ** -len(cell.split(".")[1]) if "." in cell and "e" not in cell.lower() else 0.0
+        return number
     except ValueError:
         pass
     if cell.startswith("["):
@@ -136,8 +144,10 @@ def sort_key(row):
 
 def close(a, b):
     if isinstance(a, float) and isinstance(b, float):
-        # Answers are rounded in SQL; a value on a rounding boundary may differ by one unit.
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=0.0101)
+        # Answers are rounded in SQL; a value on a rounding boundary (x.x5 summed in another
+        # order) may differ by one unit in its last place. Integers must match exactly.
+        unit = max(getattr(a, "unit", 0.0), getattr(b, "unit", 0.0))
+        return math.isclose(a, b, rel_tol=1e-7, abs_tol=max(unit * 1.01, 1e-9))
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
     return a == b

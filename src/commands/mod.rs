@@ -4,10 +4,13 @@
 mod check;
 pub(crate) mod functions;
 mod generate;
+mod import;
 pub(crate) mod queries;
 mod sql;
 
 use std::io::{IsTerminal, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -42,6 +45,7 @@ pub async fn execute(cli: Cli) -> Result<()> {
         Some(Command::Check) => check::run(&settings).await,
         Some(Command::Functions) => functions::list(&settings).await,
         Some(Command::Generate(args)) => generate::run(&args).await,
+        Some(Command::Import(args)) => import::run(&args).await,
     }
 }
 
@@ -81,6 +85,29 @@ pub(crate) async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> R
         result = work => result,
         _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
     }
+}
+
+/// Runs blocking `work` on a worker thread. Ctrl-C raises the flag it is given and waits for
+/// it to stop (so it can remove its temporary files), then ends with [`Error::Interrupted`].
+pub(crate) async fn cancellable_worker<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce(&AtomicBool) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let worker_cancel = Arc::clone(&cancel);
+    let mut handle = tokio::task::spawn_blocking(move || work(&worker_cancel));
+    let joined = tokio::select! {
+        joined = &mut handle => joined,
+        _ = tokio::signal::ctrl_c() => {
+            cancel.store(true, Ordering::Relaxed);
+            let _ = handle.await;
+            return Err(Error::Interrupted);
+        }
+    };
+    joined.map_err(|e| Error::Output {
+        destination: what.to_string(),
+        message: format!("the worker stopped: {e}"),
+    })?
 }
 
 /// Writes one in-memory result set (listings such as `queries` and `check`).

@@ -7,6 +7,7 @@ mod formats;
 mod function_properties;
 mod functions;
 mod generate;
+mod import;
 mod params;
 mod repl;
 mod s3;
