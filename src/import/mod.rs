@@ -82,6 +82,7 @@ pub fn import(args: &ImportArgs, cancel: &AtomicBool) -> Result<Report> {
         }
     };
     let time = time_reading(&mapping, args.time_zone.as_deref())?;
+    let given_stages = args.stages.as_deref().map(stages::read_file).transpose()?;
     let files = list_export(&args.dir)?;
     check_destination(&args.dir, &args.out)?;
     let stopped = || -> Result<()> {
@@ -153,12 +154,13 @@ pub fn import(args: &ImportArgs, cancel: &AtomicBool) -> Result<Report> {
         let entry = report.table(name);
         entry.merge = merged.counts;
         entry.merge.superseded = superseded;
+        entry.written = merged.counts.new + merged.counts.updated;
         entry.repeated_stages = repeated;
         entry.files_written = stage_partitions(&mut staging, &layout, &merged, &existing_files)?;
         merged_tables.insert(name, merged);
     }
 
-    let stages = choose_stages(args, &mapping, &merged_tables, &args.out)?;
+    let stages = choose_stages(given_stages, &mapping, &merged_tables, &args.out)?;
     report.stages = stages.rows.iter().map(|s| s.name.clone()).collect();
     stage_stages(&mut staging, &args.out, &stages.rows, &mut report)?;
     report.stages_origin = stages.origin;
@@ -354,14 +356,14 @@ struct ChosenStages {
 }
 
 fn choose_stages(
-    args: &ImportArgs,
+    given: Option<Vec<Stage>>,
     mapping: &Mapping,
     merged: &BTreeMap<&'static str, merge::Merged>,
     root: &Path,
 ) -> Result<ChosenStages> {
-    if let Some(path) = &args.stages {
+    if let Some(rows) = given {
         return Ok(ChosenStages {
-            rows: stages::read_file(path)?,
+            rows,
             origin: "--stages",
         });
     }

@@ -46,6 +46,8 @@ pub struct TableReport {
     /// How the rows merged with the existing ones.
     #[serde(flatten)]
     pub merge: MergeCounts,
+    /// Rows written to the dataset by this import: new plus updated.
+    pub written: u64,
     /// History rows dropped because the stage did not change.
     pub repeated_stages: u64,
     /// Parquet files written (unchanged partitions are not rewritten).

@@ -194,6 +194,51 @@ fn the_salesforce_sample_org_imports_with_the_answers_its_files_give() {
 }
 
 #[test]
+fn a_stages_file_sets_the_stage_order() {
+    let export = shared_dataset("salesforce-sample-org");
+    let scratch = empty_dir();
+    let stages = scratch.path().join("stages.csv");
+    std::fs::write(
+        &stages,
+        "stage,position,kind\nProspecting,1,open\nNegotiation/Review,2,open\nClosed Won,3,won\nClosed Lost,,lost\n",
+    )
+    .unwrap();
+    let root = scratch.path().join("crm");
+    let report = import_ok(
+        &["salesforce"],
+        &export,
+        &root,
+        &["--stages", stages.to_str().unwrap()],
+    );
+    assert_eq!(report["stages_origin"], "--stages");
+    assert_eq!(report["tables"]["opportunities"]["written"], 36);
+    assert_query(
+        &root,
+        "select stage, position, kind from stages order by position nulls last",
+        &[
+            ["Prospecting", "1", "open"],
+            ["Negotiation/Review", "2", "open"],
+            ["Closed Won", "3", "won"],
+            ["Closed Lost", "", "lost"],
+        ],
+    );
+    // A stages file with a bad kind is refused, naming the file and the line.
+    std::fs::write(&stages, "stage,position,kind\nProspecting,1,maybe\n").unwrap();
+    let output = import(
+        &["salesforce"],
+        &export,
+        &scratch.path().join("other"),
+        &["--stages", stages.to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_of(&output).contains("stages.csv: line 2"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
 fn the_elt_replica_with_snake_case_columns_imports() {
     let export = shared_dataset("salesforce-dbt-seeds");
     let scratch = empty_dir();
