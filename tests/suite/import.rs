@@ -8,10 +8,25 @@ use std::path::{Path, PathBuf};
 use super::common::{csv_records, empty_dir, query_csv, salesql, snapshot, stderr_of};
 use super::saved_queries::BUILTIN;
 
+/// A real CRM export from the project's shared datasets: `$SALESQL_SHARED_DATASETS`, or
+/// `shared/datasets` next to the clone or above it, or `/work/shared/datasets`.
 fn shared_dataset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/datasets")
-        .join(name)
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = std::env::var_os("SALESQL_SHARED_DATASETS")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(manifest.ancestors().map(|dir| dir.join("shared/datasets")))
+        .chain([PathBuf::from("/work/shared/datasets")]);
+    let tried: Vec<PathBuf> = candidates.collect();
+    tried
+        .iter()
+        .map(|dir| dir.join(name))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "the shared dataset {name} is missing (looked in {tried:?}; set SALESQL_SHARED_DATASETS)"
+            )
+        })
 }
 
 /// Runs an import; returns the process output.
