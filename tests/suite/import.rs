@@ -538,6 +538,38 @@ fn a_newer_export_updates_rows_and_rewrites_only_the_files_that_change() {
 }
 
 #[test]
+fn a_table_first_imported_empty_fills_in_later() {
+    let scratch = empty_dir();
+    let export = scratch.path().join("export");
+    std::fs::create_dir(&export).unwrap();
+    messy_export(&export);
+    let touches = std::fs::read_to_string(export.join("touches.csv")).unwrap();
+    std::fs::remove_file(export.join("touches.csv")).unwrap();
+    let root = scratch.path().join("crm");
+    let mapping = export.join("mapping.toml");
+    let mapping_arg = ["--mapping", mapping.to_str().unwrap()];
+    import_ok(&["csv"], &export, &root, &mapping_arg);
+    // No activities in the export: an empty table, so that queries and check still work.
+    assert_query(&root, "select count(*) from activities", &[["0"]]);
+    check_passes(&root);
+
+    write(&export, "touches.csv", &touches);
+    import_ok(&["csv"], &export, &root, &mapping_arg);
+    assert_query(
+        &root,
+        "select year, count(*) from activities group by year order by year",
+        &[["2023", "1"], ["2024", "2"]],
+    );
+    // The empty placeholder at the table's top level is gone: only year folders remain.
+    let top_level_files = std::fs::read_dir(root.join("activities"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_file())
+        .count();
+    assert_eq!(top_level_files, 0);
+    check_passes(&root);
+}
+
+#[test]
 fn a_failed_import_leaves_the_previous_dataset_as_it_was() {
     let scratch = empty_dir();
     let export = scratch.path().join("export");
