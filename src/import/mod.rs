@@ -128,11 +128,12 @@ pub fn import(args: &ImportArgs, cancel: &AtomicBool) -> Result<Report> {
         .map(|f| f.display().to_string())
         .collect();
     if used.is_empty() {
-        let expected: Vec<&str> = mapping
-            .sources
-            .iter()
-            .flat_map(|s| s.files.iter().map(String::as_str))
-            .collect();
+        let mut expected: Vec<&str> = Vec::new();
+        for pattern in mapping.sources.iter().flat_map(|s| &s.files) {
+            if !expected.contains(&pattern.as_str()) {
+                expected.push(pattern);
+            }
+        }
         return Err(Error::Usage(format!(
             "{}: no file matches the mapping (looked for {})",
             args.dir.display(),
