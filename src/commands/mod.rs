@@ -88,7 +88,8 @@ pub(crate) async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> R
 }
 
 /// Runs blocking `work` on a worker thread. Ctrl-C raises the flag it is given and waits for
-/// it to stop (so it can remove its temporary files), then ends with [`Error::Interrupted`].
+/// it to stop (so it can remove its temporary files), then ends with [`Error::Interrupted`]
+/// unless the work completed anyway.
 pub(crate) async fn cancellable_worker<T: Send + 'static>(
     what: &str,
     work: impl FnOnce(&AtomicBool) -> Result<T> + Send + 'static,
@@ -100,8 +101,12 @@ pub(crate) async fn cancellable_worker<T: Send + 'static>(
         joined = &mut handle => joined,
         _ = tokio::signal::ctrl_c() => {
             cancel.store(true, Ordering::Relaxed);
-            let _ = handle.await;
-            return Err(Error::Interrupted);
+            // Work that was past its last check (committing) finished: report that, not a
+            // failure that did not happen.
+            return match handle.await {
+                Ok(Ok(done)) => Ok(done),
+                _ => Err(Error::Interrupted),
+            };
         }
     };
     joined.map_err(|e| Error::Output {

@@ -2,7 +2,7 @@
 //! source's modification time; a later export wins ties), unchanged rows stay as they are, and
 //! only the partitions whose rows changed are marked for rewriting.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::import::table::{Layout, Row};
@@ -18,6 +18,8 @@ pub struct MergeCounts {
     pub unchanged: u64,
     /// Rows of this import superseded by a newer row with the same key in the same import.
     pub superseded: u64,
+    /// Stored rows removed because the export marks them deleted.
+    pub deleted: u64,
 }
 
 /// A table after the merge: rows by partition, and which partitions changed.
@@ -72,6 +74,17 @@ pub fn collapse_repeated_stages(mut rows: Vec<Row>) -> (Vec<Row>, u64) {
 
 /// Merges `incoming` (one row per key) into `existing` (rows by partition).
 pub fn merge(layout: &Layout, existing: BTreeMap<PathBuf, Vec<Row>>, incoming: Vec<Row>) -> Merged {
+    merge_with_deletions(layout, existing, incoming, &[])
+}
+
+/// Merges `incoming` (one row per key) into `existing`, then removes the rows whose key the
+/// export marks deleted (unless the stored version is newer than the deletion).
+pub fn merge_with_deletions(
+    layout: &Layout,
+    existing: BTreeMap<PathBuf, Vec<Row>>,
+    incoming: Vec<Row>,
+    deleted: &[Row],
+) -> Merged {
     let mut merged = Merged {
         partitions: existing,
         ..Merged::default()
@@ -114,8 +127,90 @@ pub fn merge(layout: &Layout, existing: BTreeMap<PathBuf, Vec<Row>>, incoming: V
             }
         }
     }
+    remove_rows(&mut merged.partitions, removed);
+    let deletions = locate(
+        layout,
+        &merged.partitions,
+        deleted.iter().map(|row| (layout.key_of(row), row)),
+        |stored, deletion| !is_older(deletion, stored),
+    );
+    merged.counts.deleted = deletions.values().map(|set| set.len() as u64).sum();
+    merged.dirty.extend(deletions.keys().cloned());
+    remove_rows(&mut merged.partitions, deletions);
+    merged
+}
+
+/// Collapses repeated stages over a whole merged stage history (a delta export can repeat the
+/// stage an earlier import stored); returns how many rows were removed, and keeps `counts.new`
+/// to rows that stayed.
+pub fn collapse_merged_stages(
+    merged: &mut Merged,
+    stored_before: &HashSet<String>,
+    layout: &Layout,
+) -> u64 {
+    let mut entries: Vec<(&str, Option<i64>, &PathBuf, usize)> = Vec::new();
+    for (partition, rows) in &merged.partitions {
+        for (index, row) in rows.iter().enumerate() {
+            if let Some(id) = row.values[0].as_text() {
+                entries.push((id, row.values[2].as_time(), partition, index));
+            }
+        }
+    }
+    entries.sort();
+    let mut removed: BTreeMap<PathBuf, BTreeSet<usize>> = BTreeMap::new();
+    let mut new_removed = 0;
+    for pair in entries.windows(2) {
+        let (previous, current) = (&pair[0], &pair[1]);
+        let stage =
+            |e: &(&str, Option<i64>, &PathBuf, usize)| &merged.partitions[e.2][e.3].values[1];
+        if previous.0 == current.0 && stage(previous) == stage(current) {
+            let row = &merged.partitions[current.2][current.3];
+            if !stored_before.contains(&layout.key_of(row)) {
+                new_removed += 1;
+            }
+            removed
+                .entry(current.2.clone())
+                .or_default()
+                .insert(current.3);
+        }
+    }
+    let count: u64 = removed.values().map(|set| set.len() as u64).sum();
+    merged.counts.new -= new_removed.min(merged.counts.new);
+    merged.dirty.extend(removed.keys().cloned());
+    remove_rows(&mut merged.partitions, removed);
+    count
+}
+
+/// Where the rows with these keys sit, for those `keep` accepts (stored row, given row).
+fn locate<'a>(
+    layout: &Layout,
+    partitions: &BTreeMap<PathBuf, Vec<Row>>,
+    keys: impl Iterator<Item = (String, &'a Row)>,
+    keep: impl Fn(&Row, &Row) -> bool,
+) -> BTreeMap<PathBuf, BTreeSet<usize>> {
+    let wanted: HashMap<String, &Row> = keys.collect();
+    let mut found: BTreeMap<PathBuf, BTreeSet<usize>> = BTreeMap::new();
+    if wanted.is_empty() {
+        return found;
+    }
+    for (partition, rows) in partitions {
+        for (index, row) in rows.iter().enumerate() {
+            if let Some(given) = wanted.get(&layout.key_of(row))
+                && keep(row, given)
+            {
+                found.entry(partition.clone()).or_default().insert(index);
+            }
+        }
+    }
+    found
+}
+
+fn remove_rows(
+    partitions: &mut BTreeMap<PathBuf, Vec<Row>>,
+    removed: BTreeMap<PathBuf, BTreeSet<usize>>,
+) {
     for (partition, indexes) in removed {
-        if let Some(rows) = merged.partitions.get_mut(&partition) {
+        if let Some(rows) = partitions.get_mut(&partition) {
             let mut index = 0;
             rows.retain(|_| {
                 let keep = !indexes.contains(&index);
@@ -124,7 +219,6 @@ pub fn merge(layout: &Layout, existing: BTreeMap<PathBuf, Vec<Row>>, incoming: V
             });
         }
     }
-    merged
 }
 
 /// True when `row` was modified before `stored` (rows without a time are never older).

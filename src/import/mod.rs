@@ -15,7 +15,7 @@ pub mod staging;
 pub mod table;
 pub mod values;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -99,6 +99,7 @@ pub fn import(args: &ImportArgs, cancel: &AtomicBool) -> Result<Report> {
 
     // Read every file through the sources that match it.
     let mut incoming: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
+    let mut deleted: BTreeMap<&'static str, Vec<Row>> = BTreeMap::new();
     let mut report = Report::new(args.kind, &args.dir, &args.out);
     let mut rejects: Vec<(String, FileRows)> = Vec::new();
     let mut used = BTreeSet::new();
@@ -117,6 +118,10 @@ pub fn import(args: &ImportArgs, cancel: &AtomicBool) -> Result<Report> {
                 .entry(layout.table.name)
                 .or_default()
                 .append(&mut read.rows);
+            deleted
+                .entry(layout.table.name)
+                .or_default()
+                .append(&mut read.deleted);
             if !read.rejected.is_empty() {
                 rejects.push((layout.table.name.to_string(), read));
             }
@@ -155,7 +160,19 @@ pub fn import(args: &ImportArgs, cancel: &AtomicBool) -> Result<Report> {
         };
         let existing = read_existing(&args.out, &layout)?;
         let existing_files = existing.files.clone();
-        let merged = merge::merge(&layout, existing.partitions, rows);
+        let stored_before: HashSet<String> = existing
+            .partitions
+            .values()
+            .flatten()
+            .map(|row| layout.key_of(row))
+            .collect();
+        let removals = deleted.remove(name).unwrap_or_default();
+        let mut merged = merge::merge_with_deletions(&layout, existing.partitions, rows, &removals);
+        let repeated = if name == "stage_history" {
+            repeated + merge::collapse_merged_stages(&mut merged, &stored_before, &layout)
+        } else {
+            repeated
+        };
         let entry = report.table(name);
         entry.merge = merged.counts;
         entry.merge.superseded = superseded;

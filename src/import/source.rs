@@ -36,6 +36,8 @@ pub struct FileRows {
     pub skipped: u64,
     /// Rows for the table.
     pub rows: Vec<Row>,
+    /// Records the export marks deleted (`IsDeleted`), to remove from the dataset.
+    pub deleted: Vec<Row>,
     /// Records that could not be read.
     pub rejected: Vec<Rejected>,
 }
@@ -146,6 +148,7 @@ pub fn read_file(
         read: 0,
         skipped: 0,
         rows: Vec::new(),
+        deleted: Vec::new(),
         rejected: Vec::new(),
     };
     for record in records {
@@ -181,7 +184,16 @@ pub fn read_file(
             continue;
         }
         let flag = |index: &usize, wanted: bool| matches!(values::boolean(&fields[*index]), Ok(Some(v)) if v == wanted);
-        if skip_true.iter().any(|i| flag(i, true)) || skip_false.iter().any(|i| flag(i, false)) {
+        if skip_true.iter().any(|i| flag(i, true)) {
+            // A deleted record: skipped, and removed from the dataset if an earlier import
+            // stored it.
+            out.skipped += 1;
+            if let Ok(row) = build_row(&targets, &fields, table, time) {
+                out.deleted.push(row);
+            }
+            continue;
+        }
+        if skip_false.iter().any(|i| flag(i, false)) {
             out.skipped += 1;
             continue;
         }
@@ -211,11 +223,24 @@ pub fn read_file(
     Ok(out)
 }
 
-/// Decodes a field as UTF-8, or as Windows-1252/Latin-1 (spreadsheet exports) when it is not.
+/// Decodes a field as UTF-8, or as Windows-1252 (spreadsheet exports) when it is not.
 fn decode(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
-        Err(_) => Cow::Owned(bytes.iter().map(|b| char::from(*b)).collect()),
+        Err(_) => Cow::Owned(bytes.iter().map(|b| windows_1252(*b)).collect()),
+    }
+}
+
+/// One Windows-1252 byte as a character: Latin-1 except 0x80–0x9F (€, smart quotes, …).
+fn windows_1252(byte: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    match byte {
+        0x80..=0x9f => HIGH[usize::from(byte - 0x80)],
+        _ => char::from(byte),
     }
 }
 
@@ -511,4 +536,16 @@ fn build_row(
         }
     }
     Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_that_are_not_utf8_are_read_as_windows_1252() {
+        assert_eq!(decode(b"\x801,200 \x93ok\x94"), "€1,200 “ok”");
+        assert_eq!(decode(b"Caf\xe9"), "Café");
+        assert_eq!(decode("Café".as_bytes()), "Café");
+    }
 }

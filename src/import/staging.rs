@@ -67,6 +67,10 @@ impl Staging {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             }
             let staged = self.dir.path().join(relative);
+            // On disk before it replaces anything, so a crash cannot leave an empty file.
+            std::fs::File::open(&staged)
+                .and_then(|file| file.sync_all())
+                .map_err(|e| Error::io(&staged, e))?;
             std::fs::rename(&staged, &target).map_err(|e| Error::io(&target, e))?;
         }
         for relative in &self.removals {

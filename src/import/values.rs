@@ -63,8 +63,11 @@ impl TimeReading {
             if let Ok(zoned) = DateTime::parse_from_str(text, format) {
                 return Ok(Some(zoned.timestamp_micros()));
             }
-            if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-                return self.localize(naive, text).map(Some);
+            // A date layout also reads the same date followed by a time of day.
+            for layout in with_times(format) {
+                if let Ok(naive) = NaiveDateTime::parse_from_str(text, &layout) {
+                    return self.localize(naive, text).map(Some);
+                }
             }
             if let Ok(date) = NaiveDate::parse_from_str(text, format) {
                 return self.localize(midnight(date), text).map(Some);
@@ -74,7 +77,7 @@ impl TimeReading {
             return Ok(Some(zoned.timestamp_micros()));
         }
         let zulu = text.strip_suffix('Z').or_else(|| text.strip_suffix('z'));
-        if let Some(naive) = zulu.and_then(|t| naive_date_time(t).ok()) {
+        if let Some(naive) = zulu.and_then(|t| naive_date_time(t, false).ok()) {
             return Ok(Some(naive.and_utc().timestamp_micros()));
         }
         for layout in ZONED_LAYOUTS {
@@ -82,10 +85,10 @@ impl TimeReading {
                 return Ok(Some(zoned.timestamp_micros()));
             }
         }
-        if let Ok(naive) = naive_date_time(text) {
+        if let Ok(naive) = naive_date_time(text, self.us_order()) {
             return self.localize(naive, text).map(Some);
         }
-        match date(text) {
+        match date(text, self.us_order()) {
             Ok(date) => self.localize(midnight(date), text).map(Some),
             Err(()) => Err(format!("cannot read '{text}' as a date or timestamp")),
         }
@@ -102,7 +105,10 @@ impl TimeReading {
             .formats
             .iter()
             .find_map(|format| NaiveDate::parse_from_str(trimmed, format).ok());
-        let day = match custom.ok_or(()).or_else(|()| date(trimmed)) {
+        let day = match custom
+            .ok_or(())
+            .or_else(|()| date(trimmed, self.us_order()))
+        {
             Ok(day) => day,
             Err(()) => {
                 let micros = self.timestamp(trimmed)?.unwrap_or_default();
@@ -114,6 +120,12 @@ impl TimeReading {
         Ok(Some(days_since_epoch(day)))
     }
 
+    /// US month/day layouts are tried only when the mapping gives no layouts of its own (a
+    /// mapping with `%d/%m/%Y` must not have `03/02/2024 10:00` read as March 2).
+    fn us_order(&self) -> bool {
+        self.formats.is_empty()
+    }
+
     fn localize(&self, naive: NaiveDateTime, text: &str) -> Result<i64, String> {
         self.zone
             .from_local_datetime(&naive)
@@ -123,16 +135,35 @@ impl TimeReading {
     }
 }
 
-fn naive_date_time(text: &str) -> Result<NaiveDateTime, ()> {
+/// `format` followed by the usual times of day.
+fn with_times(format: &str) -> impl Iterator<Item = String> + '_ {
+    [
+        " %H:%M:%S%.f",
+        " %H:%M",
+        " %I:%M:%S %p",
+        " %I:%M %p",
+        "T%H:%M:%S%.f",
+    ]
+    .into_iter()
+    .map(move |time| format!("{format}{time}"))
+}
+
+fn is_us_layout(layout: &str) -> bool {
+    layout.starts_with("%m/")
+}
+
+fn naive_date_time(text: &str, us_order: bool) -> Result<NaiveDateTime, ()> {
     DATE_TIME_LAYOUTS
         .iter()
+        .filter(|layout| us_order || !is_us_layout(layout))
         .find_map(|layout| NaiveDateTime::parse_from_str(text, layout).ok())
         .ok_or(())
 }
 
-fn date(text: &str) -> Result<NaiveDate, ()> {
+fn date(text: &str, us_order: bool) -> Result<NaiveDate, ()> {
     DATE_LAYOUTS
         .iter()
+        .filter(|layout| us_order || !is_us_layout(layout))
         .find_map(|layout| NaiveDate::parse_from_str(text, layout).ok())
         .ok_or(())
 }
@@ -160,8 +191,8 @@ pub fn boolean(text: &str) -> Result<Option<bool>, String> {
     }
 }
 
-/// A money amount in cents: `$1,234.50`, `1 234,50 €` is not accepted (ambiguous) but
-/// `EUR 1234.50`, `(1,200)` (negative) and `1.2E6` are.
+/// A money amount in cents: `$1,234.50`, `EUR 1234.50`, `(1,200)` (negative) and `1.2E6`;
+/// European `1.234,50` and `12,5` are refused as ambiguous rather than misread.
 pub fn amount_cents(text: &str) -> Result<Option<i128>, String> {
     let number = match decimal(text)? {
         Some(number) => number,
@@ -196,15 +227,48 @@ pub fn decimal(text: &str) -> Result<Option<f64>, String> {
         Some(inner) => (true, inner),
         None => (false, trimmed),
     };
-    let cleaned: String = inner
+    let unsigned = inner
         .trim_matches(|c: char| c.is_alphabetic() && c.is_uppercase() || c.is_whitespace())
-        .chars()
-        .filter(|c| !matches!(c, '$' | '€' | '£' | '¥' | ',' | '\u{a0}' | ' ' | '_'))
-        .collect();
+        .trim_matches(|c| matches!(c, '$' | '€' | '£' | '¥'))
+        .trim();
+    let (negative, unsigned) = match unsigned.strip_prefix('-') {
+        Some(rest) => (
+            !negative,
+            rest.trim_start_matches(['$', '€', '£', '¥']).trim(),
+        ),
+        None => (negative, unsigned),
+    };
+    let cleaned = ungrouped(unsigned)
+        .ok_or_else(|| format!("cannot read '{trimmed}' as a number (use 1,234.50 or 1234.50)"))?;
     match cleaned.parse::<f64>() {
         Ok(value) if value.is_finite() => Ok(Some(if negative { -value } else { value })),
         _ => Err(format!("cannot read '{trimmed}' as a number")),
     }
+}
+
+/// The digits of a number whose thousands may be grouped by `,` or spaces; `None` when the
+/// grouping is not in threes (`12,5`, `1.234,50`, `1 234,50` are ambiguous, not guessed).
+fn ungrouped(text: &str) -> Option<String> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let groups: Vec<&str> = whole.split([',', ' ', '\u{a0}', '_']).collect();
+    let grouped_in_threes = groups.len() == 1
+        || (!groups[0].is_empty()
+            && groups[0].len() <= 3
+            && groups[1..]
+                .iter()
+                .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit())));
+    if !grouped_in_threes || fraction.is_some_and(|f| f.contains([',', ' '])) {
+        return None;
+    }
+    let mut digits = groups.concat();
+    if let Some(fraction) = fraction {
+        digits.push('.');
+        digits.push_str(fraction);
+    }
+    Some(digits)
 }
 
 #[cfg(test)]
@@ -287,6 +351,11 @@ mod tests {
         assert_eq!(amount_cents("(1,200)"), Ok(Some(-120_000)));
         assert_eq!(amount_cents("2.412E7"), Ok(Some(2_412_000_000)));
         assert_eq!(amount_cents("€ 99"), Ok(Some(9_900)));
+        assert_eq!(amount_cents("-$1,200.5"), Ok(Some(-120_050)));
+        assert_eq!(amount_cents("1 234 567"), Ok(Some(123_456_700)));
+        for ambiguous in ["1 234,50 €", "1.234,50", "12,5", "1,23,456"] {
+            assert!(amount_cents(ambiguous).is_err(), "{ambiguous}");
+        }
         assert_eq!(amount_cents(""), Ok(None));
         assert!(amount_cents("twelve").is_err());
         assert_eq!(integer("90", 60.0), Ok(Some(5_400)));

@@ -343,6 +343,29 @@ won = ["Won"]
 lost = ["Lost"]
 "#;
 
+/// The messy export in a fresh folder, with where to import it.
+struct Messy {
+    scratch: tempfile::TempDir,
+    export: PathBuf,
+    root: PathBuf,
+    mapping: PathBuf,
+}
+
+impl Messy {
+    fn new() -> Self {
+        let scratch = empty_dir();
+        let export = scratch.path().join("export");
+        std::fs::create_dir(&export).unwrap();
+        messy_export(&export);
+        Messy {
+            root: scratch.path().join("crm"),
+            mapping: export.join("mapping.toml"),
+            export,
+            scratch,
+        }
+    }
+}
+
 fn messy_export(dir: &Path) {
     // A BOM, CRLF line ends, a quoted field with a newline, every date layout, booleans
     // spelled four ways, amounts with currency and separators, empty strings, a bad date and
@@ -367,12 +390,12 @@ fn messy_export(dir: &Path) {
 
 #[test]
 fn messy_files_are_read_and_unreadable_records_are_kept_with_their_reason() {
-    let scratch = empty_dir();
-    let export = scratch.path().join("export");
-    std::fs::create_dir(&export).unwrap();
-    messy_export(&export);
-    let root = scratch.path().join("crm");
-    let mapping = export.join("mapping.toml");
+    let Messy {
+        scratch: _scratch,
+        export,
+        root,
+        mapping,
+    } = Messy::new();
     let report = import_ok(
         &["csv"],
         &export,
@@ -465,12 +488,12 @@ fn messy_files_are_read_and_unreadable_records_are_kept_with_their_reason() {
 
 #[test]
 fn a_newer_export_updates_rows_and_rewrites_only_the_files_that_change() {
-    let scratch = empty_dir();
-    let export = scratch.path().join("export");
-    std::fs::create_dir(&export).unwrap();
-    messy_export(&export);
-    let root = scratch.path().join("crm");
-    let mapping = export.join("mapping.toml");
+    let Messy {
+        scratch: _scratch,
+        export,
+        root,
+        mapping,
+    } = Messy::new();
     let mapping_arg = ["--mapping", mapping.to_str().unwrap()];
     import_ok(&["csv"], &export, &root, &mapping_arg);
     let before = snapshot(&root);
@@ -538,15 +561,77 @@ fn a_newer_export_updates_rows_and_rewrites_only_the_files_that_change() {
 }
 
 #[test]
+fn deleted_records_leave_and_a_delta_export_does_not_repeat_a_stage() {
+    let Messy {
+        scratch: _scratch,
+        export,
+        root,
+        mapping,
+    } = Messy::new();
+    let mapping_arg = ["--mapping", mapping.to_str().unwrap()];
+    import_ok(&["csv"], &export, &root, &mapping_arg);
+
+    // D3 is deleted in the CRM: the next export marks it so, and it leaves the dataset.
+    write(
+        &export,
+        "deals.csv",
+        "Deal Id,Owner,Created,Closed,Is Won,Is Closed,Stage,Amount,Notes,Modified,Deleted\n\
+         D3,ann,2024-01-21,2024-03-01,0,1,Lost,99,,2024-04-01T00:00:00Z,TRUE\n",
+    );
+    std::fs::remove_file(export.join("touches.csv")).unwrap();
+    let report = import_ok(&["csv"], &export, &root, &mapping_arg);
+    assert_eq!(report["tables"]["opportunities"]["deleted"], 1);
+    assert_query(
+        &root,
+        "select opportunity_id from opportunities order by 1",
+        &[["D1"], ["D2"]],
+    );
+
+    // Stage history: a delta export repeating the stored stage adds no entry.
+    let history_mapping = export.join("history.toml");
+    write(
+        &export,
+        "history.toml",
+        "[[source]]\ntable = \"stage_history\"\nfiles = [\"history.csv\"]\n\
+         columns = { opportunity_id = \"Deal\", stage = \"Stage\", entered_at = \"At\" }\n",
+    );
+    let history_arg = ["--mapping", history_mapping.to_str().unwrap()];
+    std::fs::remove_file(export.join("deals.csv")).unwrap();
+    write(
+        &export,
+        "history.csv",
+        "Deal,Stage,At\nD1,Intro,2024-01-01\nD1,Demo,2024-01-05\n",
+    );
+    import_ok(&["csv"], &export, &root, &history_arg);
+    write(
+        &export,
+        "history.csv",
+        "Deal,Stage,At\nD1,Demo,2024-01-09\nD1,Won,2024-01-10\n",
+    );
+    let report = import_ok(&["csv"], &export, &root, &history_arg);
+    assert_eq!(report["tables"]["stage_history"]["new"], 1);
+    assert_eq!(report["tables"]["stage_history"]["repeated_stages"], 1);
+    assert_query(
+        &root,
+        "select stage, entered_at from stage_history order by entered_at",
+        &[
+            ["Intro", "2024-01-01T00:00:00Z"],
+            ["Demo", "2024-01-05T00:00:00Z"],
+            ["Won", "2024-01-10T00:00:00Z"],
+        ],
+    );
+}
+
+#[test]
 fn a_table_first_imported_empty_fills_in_later() {
-    let scratch = empty_dir();
-    let export = scratch.path().join("export");
-    std::fs::create_dir(&export).unwrap();
-    messy_export(&export);
+    let Messy {
+        scratch: _scratch,
+        export,
+        root,
+        mapping,
+    } = Messy::new();
     let touches = std::fs::read_to_string(export.join("touches.csv")).unwrap();
     std::fs::remove_file(export.join("touches.csv")).unwrap();
-    let root = scratch.path().join("crm");
-    let mapping = export.join("mapping.toml");
     let mapping_arg = ["--mapping", mapping.to_str().unwrap()];
     import_ok(&["csv"], &export, &root, &mapping_arg);
     // No activities in the export: an empty table, so that queries and check still work.
@@ -571,12 +656,12 @@ fn a_table_first_imported_empty_fills_in_later() {
 
 #[test]
 fn a_failed_import_leaves_the_previous_dataset_as_it_was() {
-    let scratch = empty_dir();
-    let export = scratch.path().join("export");
-    std::fs::create_dir(&export).unwrap();
-    messy_export(&export);
-    let root = scratch.path().join("crm");
-    let mapping = export.join("mapping.toml");
+    let Messy {
+        scratch,
+        export,
+        root,
+        mapping,
+    } = Messy::new();
     let mapping_arg = ["--mapping", mapping.to_str().unwrap()];
     import_ok(&["csv"], &export, &root, &mapping_arg);
     let before = snapshot(&root);
