@@ -54,6 +54,23 @@ pub fn for_each_counts(array: &ArrayRef, mut f: impl FnMut(Option<Counts<'_>>)) 
     }
 }
 
+/// `f` of each row's defined conversions (see [`Counts::defined_conversions`]); NULL for a
+/// NULL list.
+pub fn map_conversions<T>(
+    array: &ArrayRef,
+    mut f: impl FnMut(&[f64]) -> Option<T>,
+) -> Vec<Option<T>> {
+    let mut ratios = Vec::new();
+    let mut out = Vec::new();
+    for_each_counts(array, |counts| {
+        out.push(counts.and_then(|counts| {
+            counts.defined_conversions(&mut ratios);
+            f(&ratios)
+        }));
+    });
+    out
+}
+
 /// One row's counts.
 #[derive(Debug, Clone, Copy)]
 pub struct Counts<'a> {

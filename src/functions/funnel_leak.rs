@@ -11,7 +11,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::functions::arguments::{document, map_rows};
-use crate::functions::funnel_counts::{coerce_counts, for_each_counts};
+use crate::functions::funnel_counts::{coerce_counts, map_conversions};
 
 const NAME: &str = "funnel_leak";
 
@@ -72,14 +72,7 @@ impl ScalarUDFImpl for FunnelLeak {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         map_rows(&args.args, args.number_rows, |arrays| {
-            let mut ratios = Vec::new();
-            let mut leaks: Vec<Option<i32>> = Vec::new();
-            for_each_counts(&arrays[0], |counts| {
-                leaks.push(counts.and_then(|counts| {
-                    counts.defined_conversions(&mut ratios);
-                    leak(&ratios)
-                }));
-            });
+            let leaks = map_conversions(&arrays[0], leak);
             Ok(Arc::new(Int32Array::from(leaks)) as ArrayRef)
         })
     }

@@ -12,7 +12,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::functions::arguments::{document, map_rows};
-use crate::functions::funnel_counts::{coerce_counts, for_each_counts};
+use crate::functions::funnel_counts::{coerce_counts, map_conversions};
 
 const NAME: &str = "funnel_shape";
 
@@ -77,14 +77,7 @@ impl ScalarUDFImpl for FunnelShape {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         map_rows(&args.args, args.number_rows, |arrays| {
-            let mut ratios = Vec::new();
-            let mut shapes: Vec<Option<f64>> = Vec::new();
-            for_each_counts(&arrays[0], |counts| {
-                shapes.push(counts.and_then(|counts| {
-                    counts.defined_conversions(&mut ratios);
-                    shape(&ratios)
-                }));
-            });
+            let shapes = map_conversions(&arrays[0], shape);
             Ok(Arc::new(Float64Array::from(shapes)) as ArrayRef)
         })
     }

@@ -147,6 +147,28 @@ pub fn lists_from_lengths(lengths: &[usize], values: ArrayRef) -> Result<ArrayRe
     )))
 }
 
+/// Visits a partial state of two parallel list columns (as [`lists_from_lengths`] builds
+/// them): `visit(group, index)` for each value of each row, where `index` points into both
+/// lists' values. `function` names the aggregate when the two lists disagree in shape.
+pub fn for_each_paired_entry(
+    function: &str,
+    first: &ArrayRef,
+    second: &ArrayRef,
+    group_indices: &[usize],
+    mut visit: impl FnMut(u32, usize),
+) -> Result<()> {
+    let offsets = first.as_list::<i32>().value_offsets();
+    if second.as_list::<i32>().value_offsets() != offsets {
+        return exec_err!("{function}: a partial state has mismatched lists");
+    }
+    for (row, group) in group_indices.iter().enumerate() {
+        for index in offsets[row] as usize..offsets[row + 1] as usize {
+            visit(*group as u32, index);
+        }
+    }
+    Ok(())
+}
+
 /// An item of a flat per-group store that knows its group.
 pub trait GroupTagged: Copy + Ord {
     /// The item's group.

@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
-use datafusion::common::{exec_err, plan_err};
+use datafusion::common::plan_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
@@ -17,7 +17,8 @@ use datafusion::logical_expr::{
 
 use crate::functions::arguments::document;
 use crate::functions::groups::{
-    GroupTagged, WithinGroup, bigint_list_type, lists_from_lengths, selected, take_grouped,
+    GroupTagged, WithinGroup, bigint_list_type, for_each_paired_entry, lists_from_lengths,
+    selected, take_grouped,
 };
 use crate::functions::single_group::SingleGroup;
 use crate::functions::temporal::{coerce_temporal, instants};
@@ -280,24 +281,27 @@ impl GroupsAccumulator for MaxConcurrentGroups {
         if group_indices.is_empty() {
             return Ok(());
         }
-        let opened = values[0].as_list::<i32>();
-        let closed = values[1].as_list::<i32>();
-        if opened.value_offsets() != closed.value_offsets() {
-            return exec_err!("{NAME}: a partial state has mismatched lists");
-        }
-        let offsets = opened.value_offsets();
-        let starts = opened.values().as_primitive::<Int64Type>();
-        let ends = closed.values().as_primitive::<Int64Type>();
-        for (row, group) in group_indices.iter().enumerate() {
-            for index in offsets[row] as usize..offsets[row + 1] as usize {
+        let starts = values[0]
+            .as_list::<i32>()
+            .values()
+            .as_primitive::<Int64Type>();
+        let ends = values[1]
+            .as_list::<i32>()
+            .values()
+            .as_primitive::<Int64Type>();
+        for_each_paired_entry(
+            NAME,
+            &values[0],
+            &values[1],
+            group_indices,
+            |group, index| {
                 self.spans.push(Span {
-                    group: *group as u32,
+                    group,
                     opened: starts.value(index),
                     closed: ends.value(index),
                 });
-            }
-        }
-        Ok(())
+            },
+        )
     }
 
     fn convert_to_state(

@@ -15,7 +15,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, UInt32Type};
-use datafusion::common::{exec_err, plan_err};
+use datafusion::common::plan_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::function::{
@@ -32,7 +32,7 @@ use crate::functions::arguments::{
     constant_text, document, logical_constant, physical_constant, require_constant,
 };
 use crate::functions::groups::{
-    GroupTagged, WithinGroup, lists_from_lengths, selected, take_grouped,
+    GroupTagged, WithinGroup, for_each_paired_entry, lists_from_lengths, selected, take_grouped,
 };
 use crate::functions::single_group::SingleGroup;
 use crate::functions::temporal::{coerce_temporal, instants, interval_parts};
@@ -418,24 +418,27 @@ impl GroupsAccumulator for WindowFunnelGroups {
         if group_indices.is_empty() {
             return Ok(());
         }
-        let times = values[0].as_list::<i32>();
-        let masks = values[1].as_list::<i32>();
-        let time_values = times.values().as_primitive::<Int64Type>();
-        let mask_values = masks.values().as_primitive::<UInt32Type>();
-        let offsets = times.value_offsets();
-        if masks.value_offsets() != offsets {
-            return exec_err!("{NAME}: a partial state has mismatched lists");
-        }
-        for (row, group) in group_indices.iter().enumerate() {
-            for index in offsets[row] as usize..offsets[row + 1] as usize {
+        let times = values[0]
+            .as_list::<i32>()
+            .values()
+            .as_primitive::<Int64Type>();
+        let masks = values[1]
+            .as_list::<i32>()
+            .values()
+            .as_primitive::<UInt32Type>();
+        for_each_paired_entry(
+            NAME,
+            &values[0],
+            &values[1],
+            group_indices,
+            |group, index| {
                 self.events.push(GroupEvent {
-                    group: *group as u32,
-                    time: time_values.value(index),
-                    conditions: mask_values.value(index),
+                    group,
+                    time: times.value(index),
+                    conditions: masks.value(index),
                 });
-            }
-        }
-        Ok(())
+            },
+        )
     }
 
     fn convert_to_state(
