@@ -1,5 +1,6 @@
 //! The `salesql` binary: parse the command line, run it, map the outcome to an exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,10 +11,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if cli.command.is_none() && std::io::stdin().is_terminal() {
+        // In the REPL a cancelled statement can leave an operator that never yields running
+        // on a worker (see README, "The REPL"); spare workers keep the next statements, and
+        // the catalog refresh between them, from waiting for it.
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        builder.worker_threads(cores + 2);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
