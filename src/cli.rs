@@ -71,6 +71,14 @@ pub struct GlobalArgs {
     /// Send anonymous (unsigned) requests to the object store.
     #[arg(long, global = true)]
     pub no_sign: bool,
+    /// Plan locally, execute on the Ballista cluster whose scheduler is at df://HOST:PORT.
+    #[arg(
+        long,
+        global = true,
+        env = "SALESQL_CLUSTER",
+        value_name = "df://HOST:PORT"
+    )]
+    pub cluster: Option<String>,
 }
 
 /// The subcommands.
@@ -107,6 +115,15 @@ pub enum Command {
     /// Turn a CRM export (Salesforce, HubSpot, any CSV with a mapping) into a data root, or
     /// bring one up to date with a newer export.
     Import(ImportArgs),
+    /// Run a Ballista scheduler serving the sales functions (its flags are Ballista's).
+    #[cfg(feature = "distributed")]
+    Scheduler(crate::distributed::scheduler::SchedulerArgs),
+    /// Run a Ballista executor with the sales functions (its flags are Ballista's).
+    #[cfg(feature = "distributed")]
+    Executor(crate::distributed::executor::ExecutorArgs),
+    /// Run a scheduler and N executors in this process, for trying --cluster out.
+    #[cfg(feature = "distributed")]
+    Cluster(crate::distributed::cluster::ClusterArgs),
 }
 
 /// The validated settings every command runs with.
@@ -167,6 +184,7 @@ impl Settings {
                 },
                 memory_limit,
                 target_partitions: None,
+                cluster: args.cluster.clone(),
             },
             output_path: args.output.clone(),
             output: OutputOptions {

@@ -80,6 +80,14 @@ pub enum Error {
         /// Why it failed.
         source: Box<Error>,
     },
+    /// A Ballista scheduler, executor or cluster connection failed.
+    #[error("{role}: {message}")]
+    Cluster {
+        /// `scheduler`, `executor` or `cluster df://HOST:PORT`.
+        role: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The user pressed Ctrl-C.
     #[error("interrupted")]
     Interrupted,
@@ -145,8 +153,28 @@ fn describe_datafusion(e: &DataFusionError) -> String {
         _ if matches!(e, DataFusionError::Context(..)) => root.strip_backtrace(),
         _ => with_causes_after(e.strip_backtrace(), e),
     };
-    coercion_message(&text).unwrap_or(text)
+    let text = coercion_message(&text).unwrap_or(text);
+    if text.contains(UNSENDABLE_TABLE) {
+        return "the statement reads a table held in this session's memory (made by CREATE \
+                TABLE or registered in the REPL), which cannot be sent to the cluster: use a \
+                view (CREATE VIEW) or write the table to shared storage with COPY … TO"
+            .to_string();
+    }
+    match text.contains(BALLISTA_REJECTED_TASK) {
+        true => format!(
+            "{text} (an executor could not decode the plan, often a function it does not \
+             have: run the same salesql build on the client, the scheduler and every \
+             executor; the executor's log names what is missing)"
+        ),
+        false => text,
+    }
 }
+
+/// How DataFusion's plan encoding refuses a table it cannot describe (an in-memory table).
+const UNSENDABLE_TABLE: &str = "Error serializing custom table";
+
+/// How a Ballista job that an executor could not decode reports its failure to the client.
+const BALLISTA_REJECTED_TASK: &str = "task could not be prepared or was rejected by executor";
 
 /// An error's message followed by those of its causes that it does not already include
 /// ("error sending request: … Connection refused"), on one line.

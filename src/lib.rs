@@ -8,6 +8,8 @@
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 pub mod error;
 pub mod functions;
 pub mod generate;

@@ -12,6 +12,9 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // Deep plans recurse when they are planned and (on a cluster) encoded and decoded; Ballista
+    // runs its scheduler with the same stack size. Only touched pages cost memory.
+    builder.thread_stack_size(32 << 20);
     if cli.command.is_none() && std::io::stdin().is_terminal() {
         // In the REPL a cancelled statement can leave an operator that never yields running
         // on a worker (see README, "The REPL"); spare workers keep the next statements, and

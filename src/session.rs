@@ -4,9 +4,9 @@
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::catalog::{DataRoot, DataRootSchema, StoreOptions};
@@ -29,6 +29,8 @@ pub struct SessionSettings {
     pub memory_limit: Option<usize>,
     /// The number of partitions plans use; `None` for one per core.
     pub target_partitions: Option<usize>,
+    /// A Ballista scheduler (`--cluster df://HOST:PORT`) to execute statements on.
+    pub cluster: Option<String>,
 }
 
 /// An open session over a data root.
@@ -66,6 +68,9 @@ impl Session {
             .build();
         root.register(state.runtime_env());
         functions::register_all(&mut state)?;
+        if let Some(cluster) = &settings.cluster {
+            state = on_cluster(state, cluster).await?;
+        }
 
         let schema = Arc::new(DataRootSchema::open(root, state.clone()).await?);
         let context = SessionContext::new_with_state(state);
@@ -91,9 +96,25 @@ impl Session {
     }
 }
 
+/// The session executing on the Ballista cluster at `url`.
+#[cfg(feature = "distributed")]
+async fn on_cluster(state: SessionState, url: &str) -> Result<SessionState> {
+    use crate::distributed::client::{ClusterUrl, connect};
+    connect(state, &ClusterUrl::parse(url)?).await
+}
+
+/// Without the `distributed` feature there is no cluster to execute on.
+#[cfg(not(feature = "distributed"))]
+async fn on_cluster(_state: SessionState, url: &str) -> Result<SessionState> {
+    Err(crate::error::Error::Usage(format!(
+        "--cluster {url}: this salesql was built without the `distributed` feature \
+         (cargo install --path . --features distributed)"
+    )))
+}
+
 /// DataFusion's configuration from `DATAFUSION_*` environment variables (as datafusion-cli
 /// reads them), over salesql's own defaults for the settings it tunes.
-fn session_config() -> Result<SessionConfig> {
+pub(crate) fn session_config() -> Result<SessionConfig> {
     let mut config = SessionConfig::from_env()?;
     for (key, value) in TUNED_DEFAULTS {
         let variable = key.to_uppercase().replace('.', "_");

@@ -5,6 +5,7 @@
 pub mod aws_profile;
 pub mod check;
 pub mod partitions;
+pub mod registry;
 pub mod root;
 pub mod schema_provider;
 pub mod standard;

@@ -18,7 +18,7 @@ use crate::embedded::SAMPLE_FILES;
 use crate::error::{Error, Result};
 
 /// The URL under which the built-in sample dataset is served.
-const SAMPLE_URL: &str = "sample://builtin/";
+pub(crate) const SAMPLE_URL: &str = "sample://builtin/";
 
 /// A data root: every sub-folder holding Parquet files is a table.
 #[derive(Debug, Clone)]

@@ -9,12 +9,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
+use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::SessionState;
 
 use crate::catalog::root::DataRoot;
-use crate::catalog::standard::{default_stages_batch, standard_table};
+use crate::catalog::standard::{default_stages_view, standard_table};
 use crate::catalog::table_loader::{TableLayout, Validation};
 use crate::error::{Error, Result};
 
@@ -111,8 +111,7 @@ impl DataRootSchema {
             let layout = TableLayout::load(&self.loader, &self.root, name, validation).await?;
             Arc::new(layout.listing_table(&self.loader)?)
         } else if name == "stages" {
-            let batch = default_stages_batch();
-            Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?)
+            Arc::new(default_stages_view()?)
         } else if standard_table(name).is_some() {
             return Err(Error::Table {
                 table: name.to_string(),

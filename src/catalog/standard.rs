@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::view::ViewTable;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
 
 /// What a standard column may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,9 +209,52 @@ pub fn default_stages_batch() -> RecordBatch {
     RecordBatch::try_new(schema, vec![stage, position, kind]).expect("columns match the schema")
 }
 
+/// The default `stages` table as a view over `VALUES`: a plan that serializes, so it reaches a
+/// Ballista cluster like any other table (an in-memory table would not).
+pub fn default_stages_view() -> datafusion::common::Result<ViewTable> {
+    let rows = DEFAULT_STAGES
+        .iter()
+        .map(|(stage, position, kind)| {
+            vec![
+                lit(ScalarValue::Utf8(Some((*stage).to_string()))),
+                lit(ScalarValue::Int32(*position)),
+                lit(ScalarValue::Utf8(Some((*kind).to_string()))),
+            ]
+        })
+        .collect();
+    // VALUES names its columns column1, column2, …; the projection gives them their names.
+    let names = default_stages_batch().schema();
+    let columns = names
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, field)| col(format!("column{}", i + 1)).alias(field.name()));
+    let plan = LogicalPlanBuilder::values(rows)?
+        .project(columns)?
+        .build()?;
+    Ok(ViewTable::new(plan, None))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_stages_view_has_the_table_schema() {
+        use datafusion::catalog::TableProvider;
+        let view = default_stages_view().unwrap();
+        let batch = default_stages_batch();
+        let names: Vec<_> = view
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["stage", "position", "kind"]);
+        for (field, expected) in view.schema().fields().iter().zip(batch.schema().fields()) {
+            assert_eq!(field.data_type(), expected.data_type(), "{}", field.name());
+        }
+    }
     use ColumnKind::{Id, Timestamp};
 
     #[test]

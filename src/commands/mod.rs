@@ -46,6 +46,18 @@ pub async fn execute(cli: Cli) -> Result<()> {
         Some(Command::Functions) => functions::list(&settings).await,
         Some(Command::Generate(args)) => generate::run(&args).await,
         Some(Command::Import(args)) => import::run(&args).await,
+        #[cfg(feature = "distributed")]
+        Some(Command::Scheduler(args)) => {
+            crate::distributed::scheduler::run(args, &settings.session.store).await
+        }
+        #[cfg(feature = "distributed")]
+        Some(Command::Executor(args)) => {
+            crate::distributed::executor::run(args, &settings.session.store).await
+        }
+        #[cfg(feature = "distributed")]
+        Some(Command::Cluster(args)) => {
+            crate::distributed::cluster::run(&args, &settings.session.store).await
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 mod catalog;
 mod cli;
 mod common;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod formats;
 mod function_properties;
 mod functions;
