@@ -154,6 +154,17 @@ fn describe_datafusion(e: &DataFusionError) -> String {
         _ => with_causes_after(e.strip_backtrace(), e),
     };
     let text = coercion_message(&text).unwrap_or(text);
+    if text.contains(BALLISTA_TRANSPORT) && !text.contains(BALLISTA_REJECTED_TASK) {
+        return format!(
+            "the connection to the cluster broke (a scheduler or executor stopped?): {text}"
+        );
+    }
+    if text.contains(NO_OPERATOR_METRICS) {
+        return "EXPLAIN ANALYZE is not available on a cluster: its executors report no \
+                per-operator metrics (see README, Scaling out); run it without --cluster, or \
+                use EXPLAIN"
+            .to_string();
+    }
     if text.contains(UNSENDABLE_TABLE) {
         return "the statement reads a table held in this session's memory (made by CREATE \
                 TABLE or registered in the REPL), which cannot be sent to the cluster: use a \
@@ -169,6 +180,12 @@ fn describe_datafusion(e: &DataFusionError) -> String {
         false => text,
     }
 }
+
+/// How a gRPC failure between a Ballista client and its cluster reads (tonic's status).
+const BALLISTA_TRANSPORT: &str = "Execution error: code: '";
+
+/// How Ballista's scheduler refuses EXPLAIN ANALYZE when tasks reported no operator metrics.
+const NO_OPERATOR_METRICS: &str = "Missing metrics for operator";
 
 /// How DataFusion's plan encoding refuses a table it cannot describe (an in-memory table).
 const UNSENDABLE_TABLE: &str = "Error serializing custom table";

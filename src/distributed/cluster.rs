@@ -31,8 +31,8 @@ pub struct ClusterArgs {
     pub vcores: Option<usize>,
 }
 
-/// A running in-process cluster. Dropping it stops nothing by itself: its servers live as
-/// long as the runtime they were spawned on.
+/// A running in-process cluster. Its servers live as long as the runtime they were spawned
+/// on (for `salesql cluster`, the process).
 pub struct LocalCluster {
     url: ClusterUrl,
     tasks: Vec<JoinHandle<Result<()>>>,
@@ -89,7 +89,7 @@ impl LocalCluster {
                 executor::serve(config, &executor_stores).await
             }));
         }
-        let cluster = Self {
+        let mut cluster = Self {
             url: ClusterUrl::parse(&format!("df://127.0.0.1:{port}"))?,
             tasks,
         };
@@ -102,24 +102,20 @@ impl LocalCluster {
         &self.url
     }
 
-    /// Stops the scheduler and executors.
-    pub fn stop(self) {
-        for task in self.tasks {
-            task.abort();
-        }
-    }
-
     /// Waits until every executor's `/readyz` says it has reached the scheduler, or a task
     /// failed, for at most 30 s.
-    async fn wait_until_ready(&self, health_ports: &[u16]) -> Result<()> {
+    async fn wait_until_ready(&mut self, health_ports: &[u16]) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut waiting: Vec<u16> = health_ports.to_vec();
         while !waiting.is_empty() {
-            if let Some(task) = self.tasks.iter().find(|t| t.is_finished()) {
-                let _ = task;
-                return Err(cluster_error(
-                    "a scheduler or executor stopped while starting (see its log above)".into(),
-                ));
+            if let Some(index) = self.tasks.iter().position(JoinHandle::is_finished) {
+                return match self.tasks.swap_remove(index).await {
+                    Ok(Err(e)) => Err(e),
+                    Ok(Ok(())) => Err(cluster_error("a server stopped while starting".into())),
+                    Err(e) => Err(cluster_error(format!(
+                        "a server failed while starting: {e}"
+                    ))),
+                };
             }
             if Instant::now() > deadline {
                 return Err(cluster_error(format!(
@@ -230,7 +226,7 @@ pub async fn run(args: &ClusterArgs, stores: &StoreOptions) -> Result<()> {
         cluster.url().display()
     );
     stopped().await;
-    cluster.stop();
+    drop(cluster);
     Ok(())
 }
 

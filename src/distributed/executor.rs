@@ -11,6 +11,7 @@ use clap::Args;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 
 use crate::catalog::StoreOptions;
+use crate::distributed::task_metrics::UniformMetricsEngine;
 use crate::distributed::{function_registry, session_config, store_registry};
 use crate::error::{Error, Result};
 
@@ -40,6 +41,9 @@ pub async fn serve(config: Config, stores: &StoreOptions) -> Result<()> {
     let base = session_config()?;
     let registry = store_registry(stores);
     let temp_dir = process.work_dir.clone();
+    // Shuffle fetches then open a connection each (Ballista's connection pool is private to
+    // its crate); see `task_metrics` for why the engine is replaced.
+    process.override_execution_engine = Some(Arc::new(UniformMetricsEngine::default()));
     process.override_function_registry = Some(Arc::new(function_registry(&registry)?));
     process.override_config_producer = Some(Arc::new(move || base.clone()));
     process.override_runtime_producer = Some(Arc::new(move |_config| {

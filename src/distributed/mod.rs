@@ -14,6 +14,7 @@ pub mod client;
 pub mod cluster;
 pub mod executor;
 pub mod scheduler;
+pub mod task_metrics;
 
 use std::sync::Arc;
 
@@ -64,8 +65,11 @@ pub fn session_state(
 }
 
 /// Prints Ballista's log records on stderr, at `level` unless `RUST_LOG` says otherwise.
+/// The scheduler's complaint about tasks without operator metrics (see [`task_metrics`]) is
+/// left out.
 fn init_logging(level: &str) {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_string());
+    let filter = std::env::var("RUST_LOG")
+        .unwrap_or_else(|_| format!("{level},ballista_scheduler::state::execution_stage=error"));
     let _ = tracing_subscriber::fmt()
         .with_ansi(false)
         .with_writer(std::io::stderr)
@@ -76,4 +80,28 @@ fn init_logging(level: &str) {
 /// The object-store registry a scheduler or executor serves data roots with.
 pub fn store_registry(options: &StoreOptions) -> Arc<LazyStoreRegistry> {
     Arc::new(LazyStoreRegistry::new(options.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executors_know_every_function_of_a_local_session() {
+        let registry = function_registry(&store_registry(&StoreOptions::default())).unwrap();
+        let mut local = SessionStateBuilder::new().with_default_features().build();
+        functions::register_all(&mut local).unwrap();
+        for name in local.scalar_functions().keys() {
+            assert!(registry.scalar_functions.contains_key(name), "{name}");
+        }
+        for name in local.aggregate_functions().keys() {
+            assert!(registry.aggregate_functions.contains_key(name), "{name}");
+        }
+        for name in local.window_functions().keys() {
+            assert!(registry.window_functions.contains_key(name), "{name}");
+        }
+        // Ballista's own default registry lacks the nested functions.
+        assert!(registry.scalar_functions.contains_key("array_slice"));
+        assert!(registry.aggregate_functions.contains_key("window_funnel"));
+    }
 }

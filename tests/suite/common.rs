@@ -8,11 +8,17 @@ use assert_cmd::Command;
 
 /// The `salesql` binary with no data root, queries folder or limits from the environment.
 pub fn salesql() -> Command {
-    let mut command = Command::cargo_bin("salesql").expect("the binary is built");
+    Command::from_std(salesql_process())
+}
+
+/// [`salesql`] as a plain process, for binaries a test starts and stops itself.
+pub fn salesql_process() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("salesql"));
     for variable in [
         "SALESQL_DATA",
         "SALESQL_QUERIES",
         "SALESQL_MEMORY_LIMIT",
+        "SALESQL_CLUSTER",
         "AWS_PROFILE",
         "AWS_ENDPOINT_URL",
     ] {

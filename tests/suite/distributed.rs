@@ -14,7 +14,7 @@ use salesql::catalog::StoreOptions;
 use salesql::distributed::cluster::{LocalCluster, is_ready};
 use salesql::{Session, SessionSettings};
 
-use super::common::{dataset, empty_dir, partitioned_dataset, salesql, stderr_of};
+use super::common::{dataset, empty_dir, partitioned_dataset, salesql, salesql_process, stderr_of};
 
 /// A runtime like the binary's (Ballista's servers need deep stacks).
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -266,13 +266,11 @@ fn a_cluster_session_keeps_every_function_of_the_local_session() {
 fn the_repl_runs_statements_and_saved_queries_on_the_cluster() {
     use rexpect::session::spawn_command;
     let state = empty_dir();
-    let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("salesql"));
+    let mut command = salesql_process();
     command
         .args(["--cluster", &cluster_url()])
         .env("XDG_STATE_HOME", state.path())
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env_remove("SALESQL_DATA");
+        .env("TERM", "xterm");
     let mut repl = spawn_command(command, Some(60_000)).expect("the REPL starts");
     repl.exp_string("salesql> ").unwrap();
     repl.send_line(
@@ -292,7 +290,7 @@ fn the_repl_runs_statements_and_saved_queries_on_the_cluster() {
 }
 
 #[test]
-fn a_session_table_is_refused_with_a_way_out_and_views_work() {
+fn statements_a_cluster_cannot_run_say_why_and_views_work() {
     let url = cluster_url();
     let script = "create table t as select segment, count(*) as n from opportunities group by segment; \
                   select * from t;";
@@ -309,6 +307,19 @@ fn a_session_table_is_refused_with_a_way_out_and_views_work() {
     let (local, remote) = local_and_cluster(&url, &["query", script]);
     assert!(local.contains("enterprise"), "{local}");
     assert_eq!(remote, local);
+
+    let (code, stderr) = failing_on_cluster(
+        &url,
+        &[
+            "query",
+            "explain analyze select count(*) from opportunities",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("EXPLAIN ANALYZE is not available on a cluster"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -383,11 +394,11 @@ fn an_executor_without_the_sales_functions_fails_the_query_clearly() {
 }
 
 /// Child processes that are killed, by PID, when the test ends however it ends.
-struct Processes(Vec<Child>);
+pub(super) struct Processes(pub(super) Vec<Child>);
 
 impl Processes {
     fn spawn(&mut self, args: &[String]) -> usize {
-        let child = StdCommand::new(assert_cmd::cargo::cargo_bin("salesql"))
+        let child = salesql_process()
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -412,6 +423,9 @@ impl Processes {
 impl Drop for Processes {
     fn drop(&mut self) {
         for child in &mut self.0 {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                continue;
+            }
             let _ = StdCommand::new("kill")
                 .args(["-9", &child.id().to_string()])
                 .status();
@@ -420,7 +434,7 @@ impl Drop for Processes {
     }
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -428,7 +442,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_ready(port: u16, what: &str) {
+pub(super) fn wait_ready(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !runtime().block_on(is_ready(port)) {
         assert!(Instant::now() < deadline, "{what} not ready on port {port}");
@@ -480,7 +494,7 @@ fn scheduler_and_executor_processes_survive_a_killed_executor() {
     // Kill one executor while a query runs: the answer is still right (Ballista reruns the
     // lost tasks on the other executor) or the query fails clearly, and never hangs.
     let started = Instant::now();
-    let running = StdCommand::new(assert_cmd::cargo::cargo_bin("salesql"))
+    let running = salesql_process()
         .args(["--cluster", &url, "--format", "csv"])
         .args(args)
         .stdout(Stdio::piped())

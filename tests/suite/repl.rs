@@ -3,25 +3,20 @@
 //! statement, and history kept across sessions in the user's state folder.
 
 use std::path::Path;
-use std::process::Command;
 
 use rexpect::session::{PtySession, spawn_command};
 
-use super::common::{empty_dir, salesql};
+use super::common::{empty_dir, salesql_process};
 
 /// How long any one expectation may take (debug builds are slow to plan).
 const TIMEOUT_MS: u64 = 30_000;
 
 fn repl(state_home: &Path) -> PtySession {
-    let binary = salesql().get_program().to_owned();
-    let mut command = Command::new(binary);
+    let mut command = salesql_process();
     command
         .current_dir(state_home)
         .env("XDG_STATE_HOME", state_home)
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env_remove("SALESQL_DATA")
-        .env_remove("SALESQL_QUERIES");
+        .env("TERM", "xterm");
     let mut session = spawn_command(command, Some(TIMEOUT_MS)).expect("the REPL starts");
     session.exp_string("\\? for help").expect("the banner");
     session.exp_string("salesql> ").expect("the prompt");

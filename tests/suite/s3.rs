@@ -18,7 +18,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
-use super::common::{dataset, empty_dir, partitioned_dataset, salesql, scratch, stderr_of};
+use super::common::{
+    dataset, empty_dir, partitioned_dataset, salesql, salesql_process, scratch, stderr_of,
+};
 use super::saved_queries::BUILTIN;
 
 const ACCESS_KEY: &str = "salesql-test";
@@ -175,9 +177,15 @@ fn server() -> &'static Server {
 
 /// salesql with credentials for the test server and no AWS configuration from the machine.
 fn s3_salesql(server: &Server) -> Command {
+    let mut command = salesql_process();
+    with_s3_environment(&mut command, server);
+    Command::from_std(command)
+}
+
+/// Sets the test server's credentials and endpoint, and removes the machine's AWS settings.
+fn with_s3_environment(command: &mut std::process::Command, server: &Server) {
     let home = scratch().join("no-aws-home");
     std::fs::create_dir_all(&home).unwrap();
-    let mut command = salesql();
     command
         .env("HOME", &home)
         .env_remove("AWS_PROFILE")
@@ -192,7 +200,6 @@ fn s3_salesql(server: &Server) -> Command {
         .env("SALESQL_REQUEST_TIMEOUT", "3s")
         .env("SALESQL_MAX_RETRIES", "1")
         .env("SALESQL_RETRY_TIMEOUT", "5s");
-    command
 }
 
 fn stdout_of(output: &std::process::Output) -> String {
@@ -490,4 +497,50 @@ fn a_server_that_stops_answering_mid_query_fails_in_bounded_time() {
         "select sum(amount) from opportunities",
     ]);
     fails_quickly(command, &["opportunities"], Duration::from_secs(45));
+}
+
+#[cfg(feature = "distributed")]
+#[test]
+fn a_cluster_reads_s3_with_credentials_configured_on_its_own_nodes() {
+    use super::distributed::{Processes, free_port, wait_ready};
+
+    // A server of its own: the pruning test counts the shared server's requests.
+    let root = scratch().join("s3-cluster");
+    upload(partitioned_dataset(), &root.join(BUCKET).join("monthly"));
+    let server = &Server::start(&root);
+    // The cluster is a process of its own: its scheduler and executors build their stores
+    // from its environment and flags, never from the client's.
+    let port = free_port();
+    let mut command = salesql_process();
+    with_s3_environment(&mut command, server);
+    command
+        .args([
+            "cluster",
+            "--executors",
+            "2",
+            "--memory-pool-size",
+            "256MiB",
+        ])
+        .args(["--port", &port.to_string(), "--vcores", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let _cluster = Processes(vec![command.spawn().expect("salesql cluster starts")]);
+    wait_ready(port, "salesql cluster");
+    let url = format!("df://127.0.0.1:{port}");
+    for name in ["funnel", "open_pipeline", "activity_reach"] {
+        let remote = s3_salesql(server)
+            .args(["--cluster", &url, "--data", "s3://crm/monthly", "run", name])
+            .args(["--format", "csv"])
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(remote.status.success(), "{name}: {}", stderr_of(&remote));
+        let local = salesql()
+            .arg("--data")
+            .arg(partitioned_dataset())
+            .args(["run", name, "--format", "csv"])
+            .output()
+            .unwrap();
+        assert_eq!(stdout_of(&remote), stdout_of(&local), "{name}");
+    }
 }
