@@ -55,11 +55,19 @@ impl ClusterUrl {
 
     /// `df://HOST:PORT`, for messages.
     pub fn display(&self) -> String {
-        format!("df://{}:{}", self.host, self.port)
+        format!("df://{}", self.authority())
     }
 
     fn grpc(&self) -> String {
-        format!("http://{}:{}", self.host, self.port)
+        format!("http://{}", self.authority())
+    }
+
+    /// `HOST:PORT`, with an IPv6 address in brackets.
+    fn authority(&self) -> String {
+        match self.host.contains(':') {
+            true => format!("[{}]:{}", self.host, self.port),
+            false => format!("{}:{}", self.host, self.port),
+        }
     }
 }
 
@@ -117,6 +125,11 @@ mod tests {
         assert_eq!(
             ClusterUrl::parse("df://scheduler").unwrap().display(),
             "df://scheduler:50050"
+        );
+        let v6 = ClusterUrl::parse("df://[::1]:7000").unwrap();
+        assert_eq!(
+            (v6.display(), v6.grpc()),
+            ("df://[::1]:7000".into(), "http://[::1]:7000".into())
         );
         for bad in ["http://host:1", "df://", "host:50050", "df://host:1/x"] {
             let error = ClusterUrl::parse(bad).unwrap_err();

@@ -211,3 +211,19 @@ fn a_missing_standard_table_is_an_error_naming_it() {
                 .and(predicate::str::contains("no `quotas` folder")),
         );
 }
+
+#[cfg(not(feature = "distributed"))]
+#[test]
+fn cluster_needs_the_distributed_feature_and_says_so() {
+    let output = salesql()
+        .args(["--cluster", "df://127.0.0.1:50050", "run", "funnel"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("built without the `distributed` feature"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
