@@ -15,6 +15,7 @@ use salesql::distributed::cluster::{LocalCluster, is_ready};
 use salesql::{Session, SessionSettings};
 
 use super::common::{dataset, empty_dir, partitioned_dataset, salesql, salesql_process, stderr_of};
+use super::saved_queries::BUILTIN;
 
 /// A runtime like the binary's (Ballista's servers need deep stacks).
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -91,27 +92,12 @@ fn failing_on_cluster(cluster: &str, args: &[&str]) -> (Option<i32>, String) {
     (output.status.code(), stderr_of(&output))
 }
 
-fn saved_query_names() -> Vec<String> {
-    let listing = salesql()
-        .args(["queries", "--format", "csv"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(listing.stdout).unwrap();
-    let names: Vec<String> = text
-        .lines()
-        .skip(1)
-        .map(|line| line.split(',').next().unwrap().to_string())
-        .collect();
-    assert_eq!(names.len(), 10, "{text}");
-    names
-}
-
 #[test]
 fn every_saved_query_on_two_executors_equals_the_local_answer() {
     let url = cluster_url();
     let data = dataset().to_str().unwrap();
-    for name in saved_query_names() {
-        let (local, remote) = local_and_cluster(&url, &["--data", data, "run", &name]);
+    for name in BUILTIN {
+        let (local, remote) = local_and_cluster(&url, &["--data", data, "run", name]);
         assert!(
             local.lines().count() > 1,
             "{name} answers something: {local}"

@@ -774,13 +774,6 @@ fn the_shipped_mapping_reads_the_crm_sales_opportunities_layout() {
         "select stage, count(*) from stage_history group by stage order by stage",
         &[["Engaging", "5"], ["Lost", "1"], ["Won", "3"]],
     );
-    let funnel = salesql()
-        .arg("--data")
-        .arg(&root)
-        .args(["run", "funnel", "--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(funnel.status.success(), "{}", stderr_of(&funnel));
     check_passes(&root);
     saved_queries_run(&root);
 }
