@@ -10,12 +10,6 @@ reach AS (
     WHERE occurred_at >= $since AND occurred_at < $until
     GROUP BY rep_id
 ),
-bookings AS (
-    SELECT owner_id AS rep_id, sum(amount) AS won_amount
-    FROM opportunities
-    WHERE lower(status) = 'won' AND closed_at >= $since AND closed_at < $until
-    GROUP BY owner_id
-),
 targets AS (
     SELECT rep_id, sum(amount) AS quota
     FROM quotas
@@ -41,27 +35,25 @@ depth AS (
     )
     GROUP BY rep_id
 ),
-pipeline AS (
+per_rep AS (
+    -- Every figure that comes from opportunities alone, in one pass over them.
     SELECT
-        o.owner_id AS rep_id,
-        r.team,
-        count(*) FILTER (WHERE lower(o.status) IN ('won', 'lost')) AS decided,
-        win_rate(o.status) AS win_rate,
-        max_concurrent(o.created_at, o.closed_at) AS peak_open
-    FROM window_opps o
-    LEFT JOIN reps r ON r.rep_id = o.owner_id
-    GROUP BY o.owner_id, r.team
-),
-team_rates AS (
-    SELECT r.team, win_rate(o.status) AS team_win_rate
-    FROM window_opps o
-    JOIN reps r ON r.rep_id = o.owner_id
-    GROUP BY r.team
-),
-open_at_end AS (
-    SELECT owner_id AS rep_id, count(*) AS open_at_until
+        owner_id AS rep_id,
+        sum(amount) FILTER (
+            WHERE lower(status) = 'won' AND closed_at >= $since AND closed_at < $until
+        ) AS won_amount,
+        count(*) FILTER (
+            WHERE created_at >= $since AND created_at < $until AND lower(status) = 'won'
+        ) AS won,
+        count(*) FILTER (
+            WHERE created_at >= $since AND created_at < $until AND lower(status) IN ('won', 'lost')
+        ) AS decided,
+        win_rate(status) FILTER (WHERE created_at >= $since AND created_at < $until) AS win_rate,
+        max_concurrent(created_at, closed_at) FILTER (
+            WHERE created_at >= $since AND created_at < $until
+        ) AS peak_open,
+        count(*) FILTER (WHERE open_at(created_at, closed_at, $until)) AS open_at_until
     FROM opportunities
-    WHERE open_at(created_at, closed_at, $until)
     GROUP BY owner_id
 )
 SELECT
@@ -71,20 +63,21 @@ SELECT
     coalesce(a.touches, 0) AS touches,
     coalesce(a.accounts_touched, 0) AS accounts_touched,
     t.quota,
-    coalesce(b.won_amount, 0) AS won_amount,
-    round(CAST(coalesce(b.won_amount, 0) AS DOUBLE) / CAST(t.quota AS DOUBLE), 4) AS attainment,
+    coalesce(p.won_amount, 0) AS won_amount,
+    round(CAST(coalesce(p.won_amount, 0) AS DOUBLE) / CAST(t.quota AS DOUBLE), 4) AS attainment,
     coalesce(p.decided, 0) AS decided,
     round(p.win_rate, 4) AS win_rate,
-    round(tr.team_win_rate, 4) AS team_win_rate,
+    -- The team's win rate (won ÷ decided over its reps' opportunities of the window).
+    CASE WHEN r.team IS NOT NULL THEN round(
+        CAST(sum(p.won) OVER (PARTITION BY r.team) AS DOUBLE)
+            / CAST(nullif(sum(p.decided) OVER (PARTITION BY r.team), 0) AS DOUBLE),
+        4) END AS team_win_rate,
     d.avg_stage_reached,
-    coalesce(e.open_at_until, 0) AS open_at_until,
+    coalesce(p.open_at_until, 0) AS open_at_until,
     coalesce(p.peak_open, 0) AS peak_open
 FROM reps r
 LEFT JOIN reach a ON a.rep_id = r.rep_id
-LEFT JOIN bookings b ON b.rep_id = r.rep_id
 LEFT JOIN targets t ON t.rep_id = r.rep_id
-LEFT JOIN pipeline p ON p.rep_id = r.rep_id
-LEFT JOIN team_rates tr ON tr.team = r.team
+LEFT JOIN per_rep p ON p.rep_id = r.rep_id
 LEFT JOIN depth d ON d.rep_id = r.rep_id
-LEFT JOIN open_at_end e ON e.rep_id = r.rep_id
 ORDER BY r.rep_id;

@@ -6,24 +6,35 @@ WITH deals AS (
     WHERE lower(status) IN ('won', 'lost') AND closed_at >= $since AND closed_at > created_at
 ),
 touches AS (
+    -- Where each touch of a deal falls in its cycle: 0 at creation, 1 at close.
     SELECT d.opportunity_id, cycle_days(d.created_at, a.occurred_at) / cycle_days(d.created_at, d.closed_at) AS position
     FROM deals d
     JOIN activities a ON a.opportunity_id = d.opportunity_id
     WHERE a.occurred_at >= d.created_at AND a.occurred_at <= d.closed_at
 ),
+touch_counts AS (
+    SELECT
+        opportunity_id,
+        count(*) AS touches,
+        count(*) FILTER (WHERE position < 0.25) AS first_quarter,
+        count(*) FILTER (WHERE position >= 0.25 AND position < 0.5) AS second_quarter,
+        count(*) FILTER (WHERE position >= 0.5 AND position < 0.75) AS third_quarter,
+        count(*) FILTER (WHERE position >= 0.75) AS last_quarter
+    FROM touches
+    GROUP BY opportunity_id
+),
 per_deal AS (
+    -- Every deal, with no touches counted as zero.
     SELECT
         d.segment,
         d.outcome,
-        d.opportunity_id,
-        count(t.opportunity_id) AS touches,
-        count(*) FILTER (WHERE t.position < 0.25) AS first_quarter,
-        count(*) FILTER (WHERE t.position >= 0.25 AND t.position < 0.5) AS second_quarter,
-        count(*) FILTER (WHERE t.position >= 0.5 AND t.position < 0.75) AS third_quarter,
-        count(*) FILTER (WHERE t.position >= 0.75) AS last_quarter
+        coalesce(t.touches, 0) AS touches,
+        coalesce(t.first_quarter, 0) AS first_quarter,
+        coalesce(t.second_quarter, 0) AS second_quarter,
+        coalesce(t.third_quarter, 0) AS third_quarter,
+        coalesce(t.last_quarter, 0) AS last_quarter
     FROM deals d
-    LEFT JOIN touches t ON t.opportunity_id = d.opportunity_id
-    GROUP BY d.segment, d.outcome, d.opportunity_id
+    LEFT JOIN touch_counts t ON t.opportunity_id = d.opportunity_id
 )
 SELECT
     segment,

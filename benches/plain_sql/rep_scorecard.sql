@@ -10,12 +10,6 @@ reach AS (
     WHERE occurred_at >= $since AND occurred_at < $until
     GROUP BY rep_id
 ),
-bookings AS (
-    SELECT owner_id AS rep_id, sum(amount) AS won_amount
-    FROM opportunities
-    WHERE lower(status) = 'won' AND closed_at >= $since AND closed_at < $until
-    GROUP BY owner_id
-),
 targets AS (
     SELECT rep_id, sum(amount) AS quota
     FROM quotas
@@ -41,10 +35,13 @@ funnel_depth AS (
     SELECT rep_id, round(avg(level), 2) AS avg_stage_reached FROM depth GROUP BY rep_id
 ),
 decided AS (
+    -- Bookings, decided deals of the window and deals open at `until`, in one pass.
     SELECT owner_id AS rep_id,
-        count(*) FILTER (WHERE lower(status) = 'won') AS won,
-        count(*) FILTER (WHERE lower(status) = 'lost') AS lost
-    FROM window_opps
+        sum(amount) FILTER (WHERE lower(status) = 'won' AND closed_at >= $since AND closed_at < $until) AS won_amount,
+        count(*) FILTER (WHERE created_at >= $since AND created_at < $until AND lower(status) = 'won') AS won,
+        count(*) FILTER (WHERE created_at >= $since AND created_at < $until AND lower(status) = 'lost') AS lost,
+        count(*) FILTER (WHERE created_at <= $until AND (closed_at IS NULL OR closed_at > $until)) AS open_at_until
+    FROM opportunities
     GROUP BY owner_id
 ),
 team_rates AS (
@@ -64,12 +61,6 @@ running AS (
 ),
 openness AS (
     SELECT rep_id, max(open_then) AS peak_open FROM running GROUP BY rep_id
-),
-open_at_end AS (
-    SELECT owner_id AS rep_id, count(*) AS open_at_until
-    FROM opportunities
-    WHERE created_at <= $until AND (closed_at IS NULL OR closed_at > $until)
-    GROUP BY owner_id
 )
 SELECT
     r.rep_id,
@@ -78,21 +69,19 @@ SELECT
     coalesce(a.touches, 0) AS touches,
     coalesce(a.accounts_touched, 0) AS accounts_touched,
     t.quota,
-    coalesce(b.won_amount, 0) AS won_amount,
-    round(CAST(coalesce(b.won_amount, 0) AS DOUBLE) / CAST(t.quota AS DOUBLE), 4) AS attainment,
+    coalesce(d.won_amount, 0) AS won_amount,
+    round(CAST(coalesce(d.won_amount, 0) AS DOUBLE) / CAST(t.quota AS DOUBLE), 4) AS attainment,
     coalesce(d.won, 0) + coalesce(d.lost, 0) AS decided,
     round(d.won * 1.0 / nullif(d.won + d.lost, 0), 4) AS win_rate,
     round(tr.team_win_rate, 4) AS team_win_rate,
     f.avg_stage_reached,
-    coalesce(e.open_at_until, 0) AS open_at_until,
+    coalesce(d.open_at_until, 0) AS open_at_until,
     coalesce(o.peak_open, 0) AS peak_open
 FROM reps r
 LEFT JOIN reach a ON a.rep_id = r.rep_id
-LEFT JOIN bookings b ON b.rep_id = r.rep_id
 LEFT JOIN targets t ON t.rep_id = r.rep_id
 LEFT JOIN decided d ON d.rep_id = r.rep_id
 LEFT JOIN team_rates tr ON tr.team = r.team
 LEFT JOIN funnel_depth f ON f.rep_id = r.rep_id
-LEFT JOIN open_at_end e ON e.rep_id = r.rep_id
 LEFT JOIN openness o ON o.rep_id = r.rep_id
 ORDER BY r.rep_id;

@@ -14,19 +14,28 @@ touches AS (
     JOIN activities a ON a.opportunity_id = d.opportunity_id
     WHERE a.occurred_at >= d.created_at AND a.occurred_at <= d.closed_at
 ),
+touch_counts AS (
+    SELECT
+        opportunity_id,
+        count(*) AS touches,
+        count(*) FILTER (WHERE cycle_position < 0.25) AS first_quarter,
+        count(*) FILTER (WHERE cycle_position >= 0.25 AND cycle_position < 0.5) AS second_quarter,
+        count(*) FILTER (WHERE cycle_position >= 0.5 AND cycle_position < 0.75) AS third_quarter,
+        count(*) FILTER (WHERE cycle_position >= 0.75) AS last_quarter
+    FROM touches
+    GROUP BY opportunity_id
+),
 per_deal AS (
     SELECT
         d.segment,
         d.outcome,
-        d.opportunity_id,
-        count(t.opportunity_id) AS touches,
-        count(*) FILTER (WHERE t.cycle_position < 0.25) AS first_quarter,
-        count(*) FILTER (WHERE t.cycle_position >= 0.25 AND t.cycle_position < 0.5) AS second_quarter,
-        count(*) FILTER (WHERE t.cycle_position >= 0.5 AND t.cycle_position < 0.75) AS third_quarter,
-        count(*) FILTER (WHERE t.cycle_position >= 0.75) AS last_quarter
+        coalesce(t.touches, 0) AS touches,
+        coalesce(t.first_quarter, 0) AS first_quarter,
+        coalesce(t.second_quarter, 0) AS second_quarter,
+        coalesce(t.third_quarter, 0) AS third_quarter,
+        coalesce(t.last_quarter, 0) AS last_quarter
     FROM deals d
-    LEFT JOIN touches t ON t.opportunity_id = d.opportunity_id
-    GROUP BY d.segment, d.outcome, d.opportunity_id
+    LEFT JOIN touch_counts t ON t.opportunity_id = d.opportunity_id
 )
 SELECT
     segment,

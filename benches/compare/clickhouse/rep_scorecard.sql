@@ -9,12 +9,6 @@ WITH
         WHERE occurred_at >= $since AND occurred_at < $until
         GROUP BY rep_id
     ),
-    bookings AS (
-        SELECT owner_id AS rep_id, sum(amount) AS won_amount
-        FROM opportunities
-        WHERE lower(status) = 'won' AND closed_at >= $since AND closed_at < $until
-        GROUP BY owner_id
-    ),
     targets AS (
         SELECT rep_id, sum(amount) AS quota
         FROM quotas
@@ -37,14 +31,19 @@ WITH
         )
         GROUP BY rep_id
     ),
-    decided AS (
-        SELECT owner_id AS rep_id, countIf(lower(status) = 'won') AS won, countIf(lower(status) = 'lost') AS lost
-        FROM window_opps
+    per_rep AS (
+        -- Bookings, decided deals of the window and deals open at `until`, in one pass.
+        SELECT owner_id AS rep_id,
+            sumIf(amount, lower(status) = 'won' AND closed_at >= $since AND closed_at < $until) AS won_amount,
+            countIf(created_at >= $since AND created_at < $until AND lower(status) = 'won') AS won,
+            countIf(created_at >= $since AND created_at < $until AND lower(status) = 'lost') AS lost,
+            countIf(created_at <= $until AND (closed_at IS NULL OR closed_at > $until)) AS open_at_until
+        FROM opportunities
         GROUP BY owner_id
     ),
     team_rates AS (
         SELECT r.team AS team, sum(d.won) / nullIf(sum(d.won) + sum(d.lost), 0) AS team_win_rate
-        FROM decided d
+        FROM per_rep d
         JOIN reps r ON r.rep_id = d.rep_id
         GROUP BY r.team
     ),
@@ -59,12 +58,6 @@ WITH
             )
         )
         GROUP BY rep_id
-    ),
-    open_at_end AS (
-        SELECT owner_id AS rep_id, count() AS open_at_until
-        FROM opportunities
-        WHERE created_at <= $until AND (closed_at IS NULL OR closed_at > $until)
-        GROUP BY owner_id
     )
 SELECT
     r.rep_id AS rep_id,
@@ -73,21 +66,19 @@ SELECT
     ifNull(a.touches, 0) AS touches,
     ifNull(a.accounts_touched, 0) AS accounts_touched,
     t.quota AS quota,
-    ifNull(b.won_amount, 0) AS won_amount,
-    round(toFloat64(ifNull(b.won_amount, 0)) / toFloat64(t.quota), 4) AS attainment,
+    ifNull(d.won_amount, 0) AS won_amount,
+    round(toFloat64(ifNull(d.won_amount, 0)) / toFloat64(t.quota), 4) AS attainment,
     ifNull(d.won, 0) + ifNull(d.lost, 0) AS decided,
     round(d.won / nullIf(d.won + d.lost, 0), 4) AS win_rate,
     round(tr.team_win_rate, 4) AS team_win_rate,
     f.avg_stage_reached AS avg_stage_reached,
-    ifNull(e.open_at_until, 0) AS open_at_until,
+    ifNull(d.open_at_until, 0) AS open_at_until,
     ifNull(o.peak_open, 0) AS peak_open
 FROM reps r
 LEFT JOIN reach a ON a.rep_id = r.rep_id
-LEFT JOIN bookings b ON b.rep_id = r.rep_id
 LEFT JOIN targets t ON t.rep_id = r.rep_id
-LEFT JOIN decided d ON d.rep_id = r.rep_id
+LEFT JOIN per_rep d ON d.rep_id = r.rep_id
 LEFT JOIN team_rates tr ON tr.team = r.team
 LEFT JOIN funnel_depth f ON f.rep_id = r.rep_id
-LEFT JOIN open_at_end e ON e.rep_id = r.rep_id
 LEFT JOIN openness o ON o.rep_id = r.rep_id
 ORDER BY r.rep_id
