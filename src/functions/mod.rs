@@ -4,6 +4,7 @@
 pub mod arguments;
 pub mod business_days;
 pub mod cycle_days;
+pub mod date_trunc;
 pub mod fiscal;
 pub mod fiscal_quarter;
 pub mod fiscal_trunc;
@@ -55,8 +56,17 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
     ]
 }
 
-/// Registers every sales function in `registry`.
+/// DataFusion built-ins that salesql replaces with faster implementations of the same
+/// semantics (same name, signature and results).
+pub fn builtin_overrides() -> Vec<Arc<ScalarUDF>> {
+    vec![date_trunc::date_trunc()]
+}
+
+/// Registers every sales function, and the faster built-ins, in `registry`.
 pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for udf in builtin_overrides() {
+        registry.register_udf(udf)?;
+    }
     for udf in scalar_functions() {
         registry.register_udf(udf)?;
     }

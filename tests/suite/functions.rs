@@ -94,3 +94,18 @@ fn every_documented_example_runs_and_shows_its_answer() {
         }
     }
 }
+
+#[tokio::test]
+async fn sessions_use_the_fast_date_trunc() {
+    let session = salesql::Session::open(&salesql::SessionSettings::default())
+        .await
+        .unwrap();
+    let state = session.context().state();
+    for name in ["date_trunc", "datetrunc"] {
+        assert_eq!(
+            state.scalar_functions().get(name),
+            Some(&salesql::functions::date_trunc::date_trunc()),
+            "{name}"
+        );
+    }
+}
