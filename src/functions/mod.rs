@@ -4,7 +4,6 @@
 pub mod arguments;
 pub mod business_days;
 pub mod cycle_days;
-pub mod date_trunc;
 pub mod fiscal;
 pub mod fiscal_quarter;
 pub mod fiscal_trunc;
@@ -20,6 +19,7 @@ pub mod open_series;
 pub mod single_group;
 pub mod step_conversion;
 pub mod temporal;
+pub mod utc_as_naive;
 pub mod win_rate;
 pub mod window_funnel;
 
@@ -59,7 +59,7 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
 /// DataFusion built-ins that salesql replaces with faster implementations of the same
 /// semantics (same name, signature and results).
 pub fn builtin_overrides() -> Vec<Arc<ScalarUDF>> {
-    vec![date_trunc::date_trunc()]
+    vec![utc_as_naive::date_trunc(), utc_as_naive::date_part()]
 }
 
 /// Registers every sales function, and the faster built-ins, in `registry`.

@@ -96,16 +96,39 @@ fn every_documented_example_runs_and_shows_its_answer() {
 }
 
 #[tokio::test]
-async fn sessions_use_the_fast_date_trunc() {
+async fn sessions_use_the_utc_fast_paths_of_date_trunc_and_date_part() {
+    use salesql::functions::utc_as_naive::{date_part, date_trunc};
     let session = salesql::Session::open(&salesql::SessionSettings::default())
         .await
         .unwrap();
     let state = session.context().state();
-    for name in ["date_trunc", "datetrunc"] {
+    for (name, function) in [
+        ("date_trunc", date_trunc()),
+        ("datetrunc", date_trunc()),
+        ("date_part", date_part()),
+        ("datepart", date_part()),
+    ] {
         assert_eq!(
             state.scalar_functions().get(name),
-            Some(&salesql::functions::date_trunc::date_trunc()),
+            Some(&function),
             "{name}"
         );
     }
+    // `extract` is planned as date_part, and `extract(year …) = N` still prunes: DataFusion
+    // rewrites it to a range on the column through date_part's preimage.
+    let plan = session
+        .context()
+        .sql(
+            "EXPLAIN SELECT count(*) FROM opportunities WHERE extract(year FROM created_at) = 2023",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+        .unwrap()
+        .to_string();
+    assert!(text.contains("created_at >="), "{text}");
+    assert!(!text.contains("date_part"), "{text}");
 }

@@ -1,37 +1,57 @@
-//! `date_trunc(granularity, ts)`: DataFusion's own function, made fast for UTC timestamps.
+//! `date_trunc` and `date_part` (hence `extract`): DataFusion's own functions, made fast for
+//! UTC timestamps.
 //!
-//! DataFusion truncates a timestamp that carries a time zone through chrono, value by value,
-//! even when the zone is UTC (about 200 ns a value: a fifth of a second per million rows for
-//! `date_trunc('quarter', created_at)`), while it truncates zone-less timestamps with integer
-//! arithmetic. In UTC the wall clock *is* the stored instant, so truncating a UTC timestamp
-//! equals truncating the same values without a zone. This wrapper does exactly that: it drops
-//! a UTC zone from the argument, calls DataFusion's implementation, and puts the zone back on
-//! the result. Every other input (other zones, times, dates, strings) goes to DataFusion's
-//! implementation unchanged, as do the signature, return type, ordering and documentation.
+//! DataFusion reads the calendar fields of a timestamp that carries a time zone through
+//! chrono, value by value, even when the zone is UTC (about 170 ns a value for
+//! `date_trunc('quarter', created_at)`, 50 ns for `date_part`), while it computes them with
+//! integer arithmetic for zone-less timestamps. In UTC the wall clock *is* the stored instant,
+//! so the answer for a UTC timestamp equals the answer for the same values without a zone.
+//! This wrapper does exactly that: it drops a UTC zone from the timestamp argument, calls
+//! DataFusion's implementation, and puts the zone back on a timestamp result. Every other
+//! input (other zones, times, dates, strings) goes to DataFusion's implementation unchanged,
+//! as do the signature, return type, ordering and documentation.
 
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, make_array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::error::Result;
+use datafusion::logical_expr::interval_arithmetic::Interval;
+use datafusion::logical_expr::preimage::PreimageResult;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature,
+    ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature,
 };
 use datafusion::scalar::ScalarValue;
 
-/// DataFusion's `date_trunc` with a fast path for UTC timestamps.
+/// A DataFusion datetime function that computes UTC timestamps as zone-less ones.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct DateTrunc {
+pub struct UtcAsNaive {
     builtin: Arc<ScalarUDF>,
+    /// The position of the timestamp argument.
+    timestamp_arg: usize,
 }
 
-/// The `date_trunc` function salesql registers in place of DataFusion's.
+/// The `date_trunc(granularity, ts)` salesql registers in place of DataFusion's.
 pub fn date_trunc() -> Arc<ScalarUDF> {
     static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
-        Arc::new(ScalarUDF::from(DateTrunc {
+        Arc::new(ScalarUDF::from(UtcAsNaive {
             builtin: datafusion::functions::datetime::date_trunc(),
+            timestamp_arg: 1,
+        }))
+    });
+    Arc::clone(&UDF)
+}
+
+/// The `date_part(part, ts)` (and `extract(part FROM ts)`) salesql registers in place of
+/// DataFusion's.
+pub fn date_part() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+        Arc::new(ScalarUDF::from(UtcAsNaive {
+            builtin: datafusion::functions::datetime::date_part(),
+            timestamp_arg: 1,
         }))
     });
     Arc::clone(&UDF)
@@ -60,8 +80,12 @@ fn with_zone(data_type: &DataType, zone: Option<Arc<str>>) -> DataType {
     }
 }
 
-/// The same values under another timestamp type (a zone change: no value is touched).
+/// The same values under another timestamp type (a zone change: no value is touched); other
+/// types as they are.
 fn retag_array(array: &ArrayRef, zone: Option<Arc<str>>) -> Result<ArrayRef> {
+    if !matches!(array.data_type(), DataType::Timestamp(..)) {
+        return Ok(Arc::clone(array));
+    }
     let data = array
         .to_data()
         .into_builder()
@@ -96,7 +120,7 @@ fn retag_field(field: &FieldRef, zone: Option<Arc<str>>) -> FieldRef {
     ))
 }
 
-impl ScalarUDFImpl for DateTrunc {
+impl ScalarUDFImpl for UtcAsNaive {
     fn name(&self) -> &str {
         self.builtin.name()
     }
@@ -118,16 +142,58 @@ impl ScalarUDFImpl for DateTrunc {
     }
 
     fn invoke_with_args(&self, mut args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let zone = args.args.get(1).and_then(|ts| utc_zone(&ts.data_type()));
+        let at = self.timestamp_arg;
+        let zone = args.args.get(at).and_then(|ts| utc_zone(&ts.data_type()));
         let Some(zone) = zone else {
             return self.builtin.invoke_with_args(args);
         };
-        args.args[1] = retag(args.args[1].clone(), None)?;
-        if let Some(field) = args.arg_fields.get_mut(1) {
+        args.args[at] = retag(args.args[at].clone(), None)?;
+        if let Some(field) = args.arg_fields.get_mut(at) {
             *field = retag_field(field, None);
         }
         args.return_field = retag_field(&args.return_field, None);
+        // A timestamp result (date_trunc's) gets the zone back; a number (date_part's) is final.
         retag(self.builtin.invoke_with_args(args)?, Some(zone))
+    }
+
+    // Everything below is the built-in's: names, simplification and the preimage that turns
+    // `extract(year FROM ts) = 2024` into a prunable range, bounds and orderings.
+
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        self.builtin.schema_name(args)
+    }
+
+    fn is_strict(&self) -> bool {
+        self.builtin.is_strict()
+    }
+
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        self.builtin.simplify(args, info)
+    }
+
+    fn preimage(
+        &self,
+        args: &[Expr],
+        lit_expr: &Expr,
+        info: &SimplifyContext,
+    ) -> Result<PreimageResult> {
+        self.builtin.preimage(args, lit_expr, info)
+    }
+
+    fn short_circuits(&self) -> bool {
+        self.builtin.short_circuits()
+    }
+
+    fn evaluate_bounds(&self, input: &[&Interval]) -> Result<Interval> {
+        self.builtin.evaluate_bounds(input)
+    }
+
+    fn propagate_constraints(
+        &self,
+        interval: &Interval,
+        inputs: &[&Interval],
+    ) -> Result<Option<Vec<Interval>>> {
+        self.builtin.propagate_constraints(interval, inputs)
     }
 
     fn output_ordering(&self, input: &[ExprProperties]) -> Result<SortProperties> {
@@ -136,6 +202,14 @@ impl ScalarUDFImpl for DateTrunc {
 
     fn preserves_lex_ordering(&self, inputs: &[ExprProperties]) -> Result<bool> {
         self.builtin.preserves_lex_ordering(inputs)
+    }
+
+    fn strictly_order_preserving(&self, inputs: &[ExprProperties]) -> Result<bool> {
+        self.builtin.strictly_order_preserving(inputs)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        self.builtin.coerce_types(arg_types)
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -156,17 +230,20 @@ mod tests {
     }
 
     fn try_call(function: &ScalarUDF, granularity: &str, array: &ArrayRef) -> Result<ArrayRef> {
-        let args = vec![
-            ColumnarValue::Scalar(ScalarValue::Utf8(Some(granularity.into()))),
-            ColumnarValue::Array(Arc::clone(array)),
-        ];
+        let granularity = ScalarValue::Utf8(Some(granularity.into()));
         let arg_fields: Vec<FieldRef> = vec![
             Arc::new(Field::new("g", DataType::Utf8, false)),
             Arc::new(Field::new("ts", array.data_type().clone(), true)),
         ];
-        let return_field = Arc::new(Field::new("r", array.data_type().clone(), true));
+        let return_field = function.return_field_from_args(ReturnFieldArgs {
+            arg_fields: &arg_fields,
+            scalar_arguments: &[Some(&granularity), None],
+        })?;
         let result = function.invoke_with_args(ScalarFunctionArgs {
-            args,
+            args: vec![
+                ColumnarValue::Scalar(granularity),
+                ColumnarValue::Array(Arc::clone(array)),
+            ],
             arg_fields,
             number_rows: array.len(),
             return_field,
@@ -205,12 +282,46 @@ mod tests {
     }
 
     #[test]
+    fn utc_timestamps_give_datafusion_date_parts() {
+        let builtin = datafusion::functions::datetime::date_part();
+        let ours = date_part();
+        for zone in ["UTC", "+00:00"] {
+            for part in [
+                "year",
+                "quarter",
+                "month",
+                "week",
+                "day",
+                "hour",
+                "minute",
+                "second",
+                "dow",
+                "doy",
+                "epoch",
+                "millisecond",
+                "microsecond",
+            ] {
+                let expected = call(&builtin, part, &instants(Some(zone)));
+                let actual = call(&ours, part, &instants(Some(zone)));
+                assert_eq!(&actual, &expected, "{part} in {zone}");
+            }
+        }
+    }
+
+    #[test]
     fn other_zones_and_naive_timestamps_go_to_datafusion() {
         let builtin = datafusion::functions::datetime::date_trunc();
         let ours = date_trunc();
         for zone in [None, Some("America/New_York"), Some("+05:30")] {
             let expected = call(&builtin, "month", &instants(zone));
             let actual = call(&ours, "month", &instants(zone));
+            assert_eq!(&actual, &expected, "{zone:?}");
+            let expected = call(
+                &datafusion::functions::datetime::date_part(),
+                "hour",
+                &instants(zone),
+            );
+            let actual = call(&date_part(), "hour", &instants(zone));
             assert_eq!(&actual, &expected, "{zone:?}");
         }
     }
