@@ -110,9 +110,14 @@ pub fn local_days(array: &ArrayRef) -> Result<Int32Array> {
 #[derive(Debug, Clone, Copy)]
 pub struct Zone(Option<Tz>);
 
+/// Whether an Arrow time-zone string names UTC (no offset, no daylight saving time, ever).
+pub fn is_utc_zone(zone: &str) -> bool {
+    matches!(zone, "UTC" | "utc" | "Z" | "+00:00" | "+0000" | "Etc/UTC")
+}
+
 /// Parses an Arrow time-zone string.
 pub fn parse_zone(zone: &str) -> Result<Zone> {
-    if matches!(zone, "UTC" | "utc" | "Z" | "+00:00" | "+0000" | "Etc/UTC") {
+    if is_utc_zone(zone) {
         return Ok(Zone(None));
     }
     Tz::from_str(zone)

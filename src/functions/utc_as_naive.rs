@@ -26,48 +26,40 @@ use datafusion::logical_expr::{
 };
 use datafusion::scalar::ScalarValue;
 
+use crate::functions::temporal::is_utc_zone;
+
 /// A DataFusion datetime function that computes UTC timestamps as zone-less ones.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct UtcAsNaive {
     builtin: Arc<ScalarUDF>,
-    /// The position of the timestamp argument.
-    timestamp_arg: usize,
 }
+
+/// Both functions take `(text, timestamp)`: the position of the timestamp.
+const TIMESTAMP_ARG: usize = 1;
 
 /// The `date_trunc(granularity, ts)` salesql registers in place of DataFusion's.
 pub fn date_trunc() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
-        Arc::new(ScalarUDF::from(UtcAsNaive {
-            builtin: datafusion::functions::datetime::date_trunc(),
-            timestamp_arg: 1,
-        }))
-    });
+    static UDF: LazyLock<Arc<ScalarUDF>> =
+        LazyLock::new(|| utc_as_naive(datafusion::functions::datetime::date_trunc()));
     Arc::clone(&UDF)
 }
 
 /// The `date_part(part, ts)` (and `extract(part FROM ts)`) salesql registers in place of
 /// DataFusion's.
 pub fn date_part() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
-        Arc::new(ScalarUDF::from(UtcAsNaive {
-            builtin: datafusion::functions::datetime::date_part(),
-            timestamp_arg: 1,
-        }))
-    });
+    static UDF: LazyLock<Arc<ScalarUDF>> =
+        LazyLock::new(|| utc_as_naive(datafusion::functions::datetime::date_part()));
     Arc::clone(&UDF)
 }
 
-/// Whether a time zone name means UTC (no offset, no daylight saving time, ever).
-fn is_utc(zone: &str) -> bool {
-    ["UTC", "Etc/UTC", "Z", "+00:00", "+0000", "+00"]
-        .iter()
-        .any(|utc| zone.eq_ignore_ascii_case(utc))
+fn utc_as_naive(builtin: Arc<ScalarUDF>) -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::from(UtcAsNaive { builtin }))
 }
 
 /// The zone of a UTC timestamp type, `None` for anything else.
 fn utc_zone(data_type: &DataType) -> Option<Arc<str>> {
     match data_type {
-        DataType::Timestamp(_, Some(zone)) if is_utc(zone) => Some(Arc::clone(zone)),
+        DataType::Timestamp(_, Some(zone)) if is_utc_zone(zone) => Some(Arc::clone(zone)),
         _ => None,
     }
 }
@@ -142,7 +134,7 @@ impl ScalarUDFImpl for UtcAsNaive {
     }
 
     fn invoke_with_args(&self, mut args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let at = self.timestamp_arg;
+        let at = TIMESTAMP_ARG;
         let zone = args.args.get(at).and_then(|ts| utc_zone(&ts.data_type()));
         let Some(zone) = zone else {
             return self.builtin.invoke_with_args(args);
@@ -226,7 +218,7 @@ mod tests {
 
     /// Calls `function` as DataFusion would on (granularity, array).
     fn call(function: &ScalarUDF, granularity: &str, array: &ArrayRef) -> ArrayRef {
-        try_call(function, granularity, array).expect("date_trunc runs")
+        try_call(function, granularity, array).expect("the function runs")
     }
 
     fn try_call(function: &ScalarUDF, granularity: &str, array: &ArrayRef) -> Result<ArrayRef> {
