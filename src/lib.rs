@@ -15,6 +15,7 @@ pub mod functions;
 pub mod generate;
 pub mod import;
 pub mod output;
+pub mod physical;
 pub mod queries;
 pub mod repl;
 pub mod session;

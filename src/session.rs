@@ -12,6 +12,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::catalog::{DataRoot, DataRootSchema, StoreOptions};
 use crate::error::Result;
 use crate::functions;
+use crate::physical::{DenseKeyAggregation, SalesqlOptions};
 
 /// The catalog and schema that hold the data root's tables.
 pub const CATALOG: &str = "datafusion";
@@ -61,11 +62,15 @@ impl Session {
         if let Some(partitions) = settings.target_partitions {
             config = config.with_target_partitions(partitions);
         }
-        let mut state = SessionStateBuilder::new()
+        let mut builder = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime)
-            .with_default_features()
-            .build();
+            .with_default_features();
+        // A cluster plans with its scheduler's rules, which ship only DataFusion's operators.
+        if settings.cluster.is_none() {
+            builder = builder.with_physical_optimizer_rule(Arc::new(DenseKeyAggregation));
+        }
+        let mut state = builder.build();
         root.register(state.runtime_env());
         functions::register_all(&mut state)?;
         if let Some(cluster) = &settings.cluster {
@@ -115,7 +120,7 @@ async fn on_cluster(_state: SessionState, url: &str) -> Result<SessionState> {
 /// DataFusion's configuration from `DATAFUSION_*` environment variables (as datafusion-cli
 /// reads them), over salesql's own defaults for the settings it tunes.
 pub(crate) fn session_config() -> Result<SessionConfig> {
-    let mut config = SessionConfig::from_env()?;
+    let mut config = SessionConfig::from_env()?.with_option_extension(SalesqlOptions::default());
     for (key, value) in TUNED_DEFAULTS {
         let variable = key.to_uppercase().replace('.', "_");
         if std::env::var_os(&variable).is_none() {

@@ -122,3 +122,28 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The rows a random case put in `partition` (`partition_of_row[i]` is row `i`'s), in order.
+pub fn rows_of_partition<'a, R>(
+    rows: &'a [R],
+    partition_of_row: &[usize],
+    partition: usize,
+) -> Vec<&'a R> {
+    rows.iter()
+        .zip(partition_of_row)
+        .filter(|(_, p)| **p == partition)
+        .map(|(r, _)| r)
+        .collect()
+}
+
+/// Registers `partitions` of batches as the in-memory table `t` of `context`.
+pub fn register_table_t(
+    context: &datafusion::prelude::SessionContext,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    partitions: Vec<Vec<datafusion::arrow::array::RecordBatch>>,
+) {
+    let table = datafusion::datasource::MemTable::try_new(schema, partitions).unwrap();
+    context
+        .register_table("t", std::sync::Arc::new(table))
+        .unwrap();
+}

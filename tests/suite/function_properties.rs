@@ -13,9 +13,10 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use proptest::prelude::*;
+
+use super::common::{register_table_t, rows_of_partition};
 
 /// One random row.
 #[derive(Debug, Clone)]
@@ -144,13 +145,7 @@ async fn session(case: &Case) -> SessionContext {
     ]));
     let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); case.partitions];
     for (partition, batches) in partitions.iter_mut().enumerate() {
-        let rows: Vec<&Row> = case
-            .rows
-            .iter()
-            .zip(&case.partition_of_row)
-            .filter(|(_, p)| **p == partition)
-            .map(|(r, _)| r)
-            .collect();
+        let rows = rows_of_partition(&case.rows, &case.partition_of_row, partition);
         let keys: ArrayRef = if case.string_keys {
             Arc::new(StringArray::from_iter_values(
                 rows.iter().map(|r| format!("k{}", r.key)),
@@ -183,12 +178,7 @@ async fn session(case: &Case) -> SessionContext {
     let config = SessionConfig::new().with_target_partitions(case.target_partitions);
     let mut context = SessionContext::new_with_config(config);
     salesql::functions::register_all(&mut context).unwrap();
-    context
-        .register_table(
-            "t",
-            Arc::new(MemTable::try_new(schema, partitions).unwrap()),
-        )
-        .unwrap();
+    register_table_t(&context, schema, partitions);
     context
 }
 

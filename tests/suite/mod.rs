@@ -3,6 +3,7 @@
 mod catalog;
 mod cli;
 mod common;
+mod dense_aggregation;
 #[cfg(feature = "distributed")]
 mod distributed;
 mod formats;

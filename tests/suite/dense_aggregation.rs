@@ -1,0 +1,262 @@
+//! Property tests of the dense-key aggregation (`salesql::physical`): on random rows (dense,
+//! sparse, extreme and NULL keys; NULL values) split into random partitions and batches, every
+//! group-by answers the same through `DenseAggregateExec` as through DataFusion's hash
+//! aggregation, and the dense plan is the one that ran.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Int64Array, RecordBatch, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use proptest::prelude::*;
+
+use super::common::{register_table_t, rows_of_partition};
+use salesql::physical::DenseKeyAggregation;
+
+/// One random row: group key, value, flag, time (seconds).
+type Row = (Option<i64>, Option<i64>, Option<bool>, i64);
+
+/// One random table and how it is stored and read.
+#[derive(Debug, Clone)]
+struct Case {
+    rows: Vec<Row>,
+    partition_of_row: Vec<usize>,
+    partitions: usize,
+    rows_per_batch: usize,
+    target_partitions: usize,
+}
+
+fn key() -> impl Strategy<Value = Option<i64>> {
+    prop_oneof![
+        8 => (0i64..40).prop_map(Some),
+        1 => prop_oneof![Just(i64::MIN), Just(i64::MAX), any::<i64>()].prop_map(Some),
+        1 => Just(None),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (1usize..4, 1usize..4, 1usize..9).prop_flat_map(
+        |(partitions, target_partitions, rows_per_batch)| {
+            let row = (
+                key(),
+                proptest::option::weighted(0.9, -3i64..10),
+                proptest::option::weighted(0.9, any::<bool>()),
+                0i64..30,
+            );
+            proptest::collection::vec((row, 0..partitions), 0..120).prop_map(move |rows| Case {
+                partition_of_row: rows.iter().map(|(_, p)| *p).collect(),
+                rows: rows.into_iter().map(|(r, _)| r).collect(),
+                partitions,
+                rows_per_batch,
+                target_partitions,
+            })
+        },
+    )
+}
+
+/// A session over the case's rows as table `t`, with or without the dense-key rule.
+fn session(case: &Case, dense: bool) -> SessionContext {
+    session_with_memory(case, dense, None)
+}
+
+/// [`session`] whose queries may use at most `memory_limit` bytes.
+fn session_with_memory(case: &Case, dense: bool, memory_limit: Option<usize>) -> SessionContext {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Int64, true),
+        Field::new("v", DataType::Int64, true),
+        Field::new("f", DataType::Boolean, true),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]));
+    let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); case.partitions];
+    for (partition, batches) in partitions.iter_mut().enumerate() {
+        let rows = rows_of_partition(&case.rows, &case.partition_of_row, partition);
+        for chunk in rows.chunks(case.rows_per_batch) {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from_iter(chunk.iter().map(|r| r.0))),
+                Arc::new(Int64Array::from_iter(chunk.iter().map(|r| r.1))),
+                Arc::new(chunk.iter().map(|r| r.2).collect::<BooleanArray>()),
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter_values(
+                        chunk.iter().map(|r| r.3 * 1_000_000),
+                    )
+                    .with_timezone("UTC"),
+                ),
+            ];
+            batches.push(RecordBatch::try_new(Arc::clone(&schema), columns).unwrap());
+        }
+    }
+    let config = SessionConfig::new()
+        .with_target_partitions(case.target_partitions)
+        .with_batch_size(case.rows_per_batch.max(2));
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    let mut builder = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime.build_arc().unwrap())
+        .with_default_features();
+    if dense {
+        builder = builder.with_physical_optimizer_rule(Arc::new(DenseKeyAggregation));
+    }
+    let mut state = builder.build();
+    salesql::functions::register_all(&mut state).unwrap();
+    let context = SessionContext::new_with_state(state);
+    register_table_t(&context, schema, partitions);
+    context
+}
+
+/// The rows of `sql`'s answer as text, sorted.
+async fn answer(context: &SessionContext, sql: &str) -> Vec<String> {
+    let batches = context.sql(sql).await.unwrap().collect().await.unwrap();
+    let options = FormatOptions::default().with_null("NULL");
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let formatters: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect();
+            rows.push(cells.join("|"));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// The physical plan of `sql`, as text.
+async fn plan(context: &SessionContext, sql: &str) -> String {
+    answer(context, &format!("EXPLAIN {sql}")).await.join("\n")
+}
+
+const QUERIES: &[&str] = &[
+    "SELECT k, count(*), count(v), sum(v), min(v), max(v), avg(v), count(DISTINCT v), \
+     count(*) FILTER (WHERE f), sum(v) FILTER (WHERE v > 2), bool_or(f) FROM t GROUP BY k",
+    "SELECT k, window_funnel(INTERVAL '10 seconds', ts, v >= 0, v > 3, f) AS level, \
+     max_concurrent(ts, ts + INTERVAL '5 seconds') AS peak FROM t GROUP BY k",
+    "SELECT k % 7 AS bucket, sum(v), count(*) FROM t WHERE v <> 1 GROUP BY k % 7 HAVING count(*) > 1",
+    "SELECT level, count(*) FROM (SELECT k, max(v) AS level FROM t GROUP BY k) GROUP BY level",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn dense_aggregation_answers_as_hash_aggregation(case in case()) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let dense = session(&case, true);
+            let hashed = session(&case, false);
+            for sql in QUERIES {
+                prop_assert_eq!(answer(&dense, sql).await, answer(&hashed, sql).await, "{}", sql);
+            }
+            // The aggregation producing final values is dense, whatever the plan's shape.
+            let first = plan(&dense, QUERIES[0]).await;
+            let hashed_final = first
+                .lines()
+                .map(|line| line.trim_start_matches("physical_plan|").trim_start())
+                .any(|line| line.starts_with("AggregateExec: mode=Final") || line.starts_with("AggregateExec: mode=Single"));
+            prop_assert!(!hashed_final, "{}", first);
+            prop_assert!(first.contains("DenseAggregateExec"), "{}", first);
+            prop_assert!(!plan(&hashed, QUERIES[0]).await.contains("DenseAggregateExec"));
+            Ok(())
+        })?;
+    }
+}
+
+/// A key that is not BIGINT, or grouping sets, keep DataFusion's aggregation.
+#[tokio::test]
+async fn other_group_bys_keep_the_hash_aggregation() {
+    let case = Case {
+        rows: vec![(Some(1), Some(2), Some(true), 0)],
+        partition_of_row: vec![0],
+        partitions: 1,
+        rows_per_batch: 4,
+        target_partitions: 2,
+    };
+    let dense = session(&case, true);
+    for sql in [
+        "SELECT f, count(*) FROM t GROUP BY f",
+        "SELECT k, v, count(*) FROM t GROUP BY k, v",
+        "SELECT k, count(*) FROM t GROUP BY ROLLUP (k)",
+        "SELECT k, array_agg(v ORDER BY ts) FROM t GROUP BY k",
+    ] {
+        let plan = plan(&dense, sql).await;
+        assert!(!plan.contains("DenseAggregateExec"), "{sql}\n{plan}");
+    }
+}
+
+/// When the memory pool refuses what the groups need, the dense aggregation hands its groups
+/// and the rest of its input to DataFusion's aggregation, which spills: same answer.
+#[tokio::test]
+async fn out_of_memory_falls_back_to_the_spilling_hash_aggregation() {
+    let rows = 200_000;
+    // Two partitions: a final aggregation of partial states; one: a single-phase one.
+    // Grouping the output of a join on the key: a single-phase aggregation of partitions.
+    let joined = "SELECT a.k, count(*), sum(a.v), max(a.v) FILTER (WHERE a.f) FROM t a \
+                  JOIN (SELECT DISTINCT k FROM t) b ON a.k = b.k GROUP BY a.k";
+    let grouped = "SELECT k, count(*), sum(v), max(v) FILTER (WHERE f) FROM t GROUP BY k";
+    for (partitions, sql, mode) in [
+        (2, grouped, "mode=FinalPartitioned"),
+        (1, grouped, "mode=Single"),
+        (2, joined, "mode=SinglePartitioned"),
+    ] {
+        let case = Case {
+            rows: (0..rows)
+                .map(|i| (Some(i % 150_000), Some(i % 7), Some(i % 3 == 0), i % 30))
+                .collect(),
+            partition_of_row: (0..rows).map(|i| (i % partitions) as usize).collect(),
+            partitions: partitions as usize,
+            rows_per_batch: 8192,
+            target_partitions: partitions as usize,
+        };
+        let limited = session_with_memory(&case, true, Some(6 << 20));
+        let expected = answer(&session(&case, false), sql).await;
+        assert_eq!(expected.len(), 150_000);
+        assert_eq!(answer(&limited, sql).await, expected, "{mode}");
+        let analyzed = answer(&limited, &format!("EXPLAIN ANALYZE {sql}"))
+            .await
+            .join("\n");
+        let dense = analyzed
+            .lines()
+            .find(|line| line.contains(&format!("DenseAggregateExec: {mode}")))
+            .unwrap_or_else(|| panic!("{analyzed}"));
+        assert!(dense.contains("hash_fallbacks="), "{dense}");
+        assert!(!dense.contains("hash_fallbacks=0"), "{dense}");
+        assert!(dense.contains("output_rows=150.0 K"), "{dense}");
+    }
+}
+
+/// salesql sessions plan group-bys by opportunity densely, unless told not to.
+#[tokio::test]
+async fn sessions_aggregate_densely_unless_set_off() {
+    let session = salesql::Session::open(&salesql::SessionSettings::default())
+        .await
+        .unwrap();
+    let context = session.context();
+    let sql = "SELECT opportunity_id, count(*) FROM stage_history GROUP BY opportunity_id";
+    assert!(plan(context, sql).await.contains("DenseAggregateExec"));
+    let on = answer(context, sql).await;
+    context
+        .sql("SET salesql.dense_aggregation = false")
+        .await
+        .unwrap();
+    assert!(!plan(context, sql).await.contains("DenseAggregateExec"));
+    assert_eq!(answer(context, sql).await, on);
+    assert!(on.len() > 100, "the sample has opportunities");
+}
