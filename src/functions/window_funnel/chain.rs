@@ -52,6 +52,7 @@ pub struct Scratch {
 pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) -> u32 {
     let steps = spec.steps;
     let mut live = [NONE; MAX_STEPS + 1];
+    let mut extended = [NONE; MAX_STEPS + 1];
     let mut best = 0;
     let mut start = 0;
     while start < events.len() {
@@ -63,7 +64,7 @@ pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) 
         let group = &events[start..end];
         start = end;
 
-        let mut extended = [NONE; MAX_STEPS + 1];
+        extended[..=steps].fill(NONE);
         let single_step = spec.strict_increase || group.len() == 1;
         if single_step {
             let any: u32 = group.iter().fold(0, |acc, e| acc | e.1);
