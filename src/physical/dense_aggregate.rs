@@ -332,6 +332,11 @@ impl Aggregation {
             .iter()
             .map(|a| a.create_groups_accumulator())
             .collect::<Result<Vec<_>>>()?;
+        // Registered as unable to spill: a fair pool then lets it grow while the pool has room
+        // rather than holding it to a spiller's share, and it falls back only when the pool
+        // is full. (As a spiller, at scale 100 under a 4 GiB pool, the stage funnel fell back
+        // in both partitions and took 9.3 s instead of 5.9 s, to peak at 1.0 instead of
+        // 1.4 GiB.)
         let reservation = MemoryConsumer::new(format!("DenseAggregateExec[{partition}]"))
             .register(context.memory_pool());
         Ok(Self {
