@@ -29,6 +29,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::aggregates::{
     AggregateExec, AggregateInputMode, AggregateMode, AggregateOutputMode, aggregate_expressions,
 };
+use datafusion::physical_plan::execution_plan::CardinalityEffect;
 use datafusion::physical_plan::metrics::{
     BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
 };
@@ -88,7 +89,10 @@ impl DenseAggregateExec {
 impl DisplayAs for DenseAggregateExec {
     fn fmt_as(&self, format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         match format {
-            DisplayFormatType::TreeRender => write!(f, "dense=true"),
+            DisplayFormatType::TreeRender => {
+                self.aggregate.fmt_as(format, f)?;
+                write!(f, "\ndense=true")
+            }
             _ => {
                 let inner = displayable(self.aggregate.as_ref()).one_line().to_string();
                 let details = inner
@@ -180,8 +184,12 @@ impl ExecutionPlan for DenseAggregateExec {
         let counted = metrics.clone();
         let output = stream::once(async move {
             let output = match aggregation.run(input, &metrics).await? {
-                Outcome::Done(batch) => {
-                    let batches = slices(&batch, batch_size).into_iter().map(Ok);
+                Outcome::Done { batch, reservation } => {
+                    // The answer stays charged to the pool until its last slice is sent.
+                    let batches = slices(&batch, batch_size).into_iter().map(move |slice| {
+                        let _charged = &reservation;
+                        Ok(slice)
+                    });
                     Box::pin(RecordBatchStreamAdapter::new(
                         fallback.aggregate.schema(),
                         stream::iter(batches),
@@ -189,7 +197,7 @@ impl ExecutionPlan for DenseAggregateExec {
                 }
                 Outcome::OutOfMemory { held, rest } => {
                     fallbacks.add(1);
-                    fallback.resume(held, rest)?
+                    fallback.resume(slices(&held, batch_size), rest)?
                 }
             };
             Ok::<_, DataFusionError>(output)
@@ -204,6 +212,10 @@ impl ExecutionPlan for DenseAggregateExec {
 
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
+    }
+
+    fn cardinality_effect(&self) -> CardinalityEffect {
+        self.aggregate.cardinality_effect()
     }
 
     fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
@@ -221,8 +233,11 @@ impl ExecutionPlan for DenseAggregateExec {
 
 /// How one partition's aggregation ended.
 enum Outcome {
-    /// Every group, aggregated.
-    Done(RecordBatch),
+    /// Every group, aggregated, and the reservation that counts it.
+    Done {
+        batch: RecordBatch,
+        reservation: MemoryReservation,
+    },
     /// The memory pool refused more memory: the groups so far as partial states (in the
     /// input's schema), and the input not read yet.
     OutOfMemory {
@@ -239,12 +254,12 @@ struct Fallback {
 }
 
 impl Fallback {
-    /// DataFusion's aggregation of `held` (partial states) followed by `rest` (the input not
-    /// read yet).
+    /// DataFusion's aggregation of `held` (partial states, in batches it can spill one at a
+    /// time) followed by `rest` (the input not read yet).
     #[allow(deprecated)]
     fn resume(
         self,
-        held: RecordBatch,
+        held: Vec<RecordBatch>,
         rest: SendableRecordBatchStream,
     ) -> Result<SendableRecordBatchStream> {
         let aggregate = &self.aggregate;
@@ -272,7 +287,7 @@ impl Fallback {
                 }
             };
         let schema = states.schema();
-        let states = stream::once(async move { Ok(held) }).chain(states);
+        let states = stream::iter(held.into_iter().map(Ok)).chain(states);
         let replay = ReplayExec::new(
             Box::pin(RecordBatchStreamAdapter::new(schema, states)),
             partitions,
@@ -332,12 +347,13 @@ impl Aggregation {
             .iter()
             .map(|a| a.create_groups_accumulator())
             .collect::<Result<Vec<_>>>()?;
-        // Registered as unable to spill: a fair pool then lets it grow while the pool has room
-        // rather than holding it to a spiller's share, and it falls back only when the pool
-        // is full. (As a spiller, at scale 100 under a 4 GiB pool, the stage funnel fell back
-        // in both partitions and took 9.3 s instead of 5.9 s, to peak at 1.0 instead of
-        // 1.4 GiB.)
+        // It gives its memory back by falling back to DataFusion's aggregation, which spills
+        // when the runtime can write temporary files: like DataFusion's own aggregations it
+        // then counts as a spiller, which a fair pool holds to its share so that the other
+        // operators of the query keep theirs.
+        let can_spill = context.runtime_env().disk_manager.tmp_files_enabled();
         let reservation = MemoryConsumer::new(format!("DenseAggregateExec[{partition}]"))
+            .with_can_spill(can_spill)
             .register(context.memory_pool());
         Ok(Self {
             key: Arc::clone(&group_by.expr()[0].0),
@@ -381,7 +397,11 @@ impl Aggregation {
         let batch = self.emit(&mut keys, &schema, |a| {
             a.evaluate(EmitTo::All).map(|array| vec![array])
         })?;
-        Ok(Outcome::Done(batch))
+        self.reservation.resize(batch.get_array_memory_size());
+        Ok(Outcome::Done {
+            batch,
+            reservation: self.reservation,
+        })
     }
 
     /// Every group as one batch of `schema`: its key, then what `columns` makes of each
@@ -410,7 +430,7 @@ impl Aggregation {
     ) -> Result<()> {
         let rows = batch.num_rows();
         let key = self.key.evaluate(batch)?.into_array(rows)?;
-        keys.intern(key.as_primitive::<Int64Type>(), groups);
+        keys.intern(key.as_primitive::<Int64Type>(), groups)?;
         let total_groups = keys.len();
         for ((accumulator, arguments), filter) in self
             .accumulators

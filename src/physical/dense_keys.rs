@@ -6,7 +6,8 @@
 use datafusion::arrow::array::{Array, Int64Array};
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::{max, min};
-use datafusion::common::HashMap;
+use datafusion::common::utils::memory::estimate_memory_size;
+use datafusion::common::{HashMap, Result, exec_err};
 
 /// The direct table is always allowed this many slots (16 MiB, whose pages the system only
 /// provides once written): the first batches of a time-ordered table already span a wide
@@ -55,13 +56,20 @@ impl DenseKeys {
     /// The memory held, in bytes.
     pub fn size(&self) -> usize {
         let sparse = self.sparse.as_ref().map_or(0, |map| {
-            map.capacity() * (size_of::<i64>() + size_of::<u32>() + 1)
+            estimate_memory_size::<(i64, u32)>(map.capacity(), 0).unwrap_or(usize::MAX / 2)
         });
         self.slots.capacity() * size_of::<u32>() + self.keys.capacity() * size_of::<i64>() + sparse
     }
 
     /// Fills `groups` with the group of each row of `keys`, creating groups for new keys.
-    pub fn intern(&mut self, keys: &Int64Array, groups: &mut Vec<usize>) {
+    /// Fails when the groups could outnumber `u32`'s range.
+    pub fn intern(&mut self, keys: &Int64Array, groups: &mut Vec<usize>) -> Result<()> {
+        if self.keys.len() + keys.len() >= u32::MAX as usize {
+            return exec_err!(
+                "a group-by on one BIGINT key holds more than {} groups",
+                u32::MAX - 1
+            );
+        }
         groups.clear();
         groups.reserve(keys.len());
         self.rows_seen += keys.len();
@@ -99,6 +107,7 @@ impl DenseKeys {
                 }
             }
         }
+        Ok(())
     }
 
     /// [`Self::intern`] through the direct table for a column with NULLs.
@@ -209,7 +218,9 @@ mod tests {
         let mut reference: std::collections::HashMap<Option<i64>, usize> = Default::default();
         let mut groups = Vec::new();
         for batch in batches {
-            dense.intern(&Int64Array::from(batch.clone()), &mut groups);
+            dense
+                .intern(&Int64Array::from(batch.clone()), &mut groups)
+                .unwrap();
             assert_eq!(groups.len(), batch.len());
             for (key, group) in batch.iter().zip(&groups) {
                 let next = reference.len();
@@ -244,15 +255,21 @@ mod tests {
     fn sparse_keys_move_to_a_hash_map() {
         let mut dense = DenseKeys::default();
         let mut groups = Vec::new();
-        dense.intern(&Int64Array::from(vec![1, 2, 3]), &mut groups);
+        dense
+            .intern(&Int64Array::from(vec![1, 2, 3]), &mut groups)
+            .unwrap();
         assert!(!dense.is_sparse());
-        dense.intern(
-            &Int64Array::from(vec![i64::MIN, 2, i64::MAX, 7]),
-            &mut groups,
-        );
+        dense
+            .intern(
+                &Int64Array::from(vec![i64::MIN, 2, i64::MAX, 7]),
+                &mut groups,
+            )
+            .unwrap();
         assert!(dense.is_sparse());
         assert_eq!(groups, vec![3, 1, 4, 5]);
-        dense.intern(&Int64Array::from(vec![Some(3), None, Some(9)]), &mut groups);
+        dense
+            .intern(&Int64Array::from(vec![Some(3), None, Some(9)]), &mut groups)
+            .unwrap();
         assert_eq!(groups, vec![2, 6, 7]);
         assert_eq!(dense.len(), 8);
     }

@@ -260,3 +260,62 @@ async fn sessions_aggregate_densely_unless_set_off() {
     assert_eq!(answer(context, sql).await, on);
     assert!(on.len() > 100, "the sample has opportunities");
 }
+
+/// Under a memory limit, the dense aggregation counts as a spiller (as DataFusion's do), so it
+/// does not starve another aggregation of the same pipeline: here `array_agg(DISTINCT v)`
+/// plans a group-by on (k, v) under the final aggregation on k.
+#[tokio::test]
+async fn a_dense_aggregation_leaves_other_operators_their_share_of_memory() {
+    let rows = 120_000;
+    let case = Case {
+        rows: (0..rows)
+            .map(|i| (Some(i % 40_000), Some(i % 3), Some(true), 0))
+            .collect(),
+        partition_of_row: (0..rows).map(|i| (i % 2) as usize).collect(),
+        partitions: 2,
+        rows_per_batch: 8192,
+        target_partitions: 2,
+    };
+    let sql = "SELECT k, sum(v), array_length(array_agg(DISTINCT v)) FROM t GROUP BY k";
+    let expected = answer(&session(&case, false), sql).await;
+    assert_eq!(expected.len(), 40_000);
+    // Wherever DataFusion's aggregation completes under a pool, the dense one does too.
+    let mut completed = 0;
+    for limit in [3 << 20, 4 << 20, 6 << 20] {
+        let mut outcomes = Vec::new();
+        for dense in [false, true] {
+            let limited = session_with_memory(&case, dense, Some(limit));
+            answer(
+                &limited,
+                "SET datafusion.optimizer.repartition_aggregations = false",
+            )
+            .await;
+            if dense {
+                assert!(plan(&limited, sql).await.contains("DenseAggregateExec"));
+            }
+            outcomes.push(limited.sql(sql).await.unwrap().collect().await.is_ok());
+        }
+        if outcomes[0] {
+            completed += 1;
+            assert!(
+                outcomes[1],
+                "the dense aggregation failed under a pool of {limit} bytes"
+            );
+            let limited = session_with_memory(&case, true, Some(limit));
+            answer(
+                &limited,
+                "SET datafusion.optimizer.repartition_aggregations = false",
+            )
+            .await;
+            assert_eq!(
+                answer(&limited, sql).await,
+                expected,
+                "pool of {limit} bytes"
+            );
+        }
+    }
+    assert!(
+        completed >= 2,
+        "the pools are large enough for DataFusion's aggregation"
+    );
+}
