@@ -319,24 +319,3 @@ async fn a_dense_aggregation_leaves_other_operators_their_share_of_memory() {
         "the pools are large enough for DataFusion's aggregation"
     );
 }
-
-/// With a memory limit, group-bys spill through DataFusion's aggregation unless the dense one
-/// is asked for.
-#[tokio::test]
-async fn sessions_with_a_memory_limit_aggregate_densely_only_when_asked() {
-    let settings = salesql::SessionSettings {
-        memory_limit: Some(1 << 30),
-        ..Default::default()
-    };
-    let session = salesql::Session::open(&settings).await.unwrap();
-    let context = session.context();
-    let sql = "SELECT opportunity_id, count(*) FROM stage_history GROUP BY opportunity_id";
-    assert!(!plan(context, sql).await.contains("DenseAggregateExec"));
-    let off = answer(context, sql).await;
-    context
-        .sql("SET salesql.dense_aggregation = true")
-        .await
-        .unwrap();
-    assert!(plan(context, sql).await.contains("DenseAggregateExec"));
-    assert_eq!(answer(context, sql).await, off);
-}
