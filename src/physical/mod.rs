@@ -1,6 +1,7 @@
 //! What salesql changes in DataFusion's physical plans: [`DenseKeyAggregation`] runs
-//! group-bys on one BIGINT key (opportunity and rep ids) without a hash table. It is on unless
-//! `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
+//! group-bys on one BIGINT key (opportunity and rep ids) without a hash table, and without a
+//! partial aggregation when their functions only collect rows (`window_funnel`). It is on
+//! unless `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
 
 mod dense_aggregate;
 mod dense_keys;
@@ -13,7 +14,9 @@ use datafusion::common::{Result, extensions_options};
 use datafusion::config::{ConfigExtension, ConfigOptions};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::aggregates::AggregateExec;
+use datafusion::physical_plan::Partitioning;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::repartition::RepartitionExec;
 
 pub use dense_aggregate::DenseAggregateExec;
 pub use dense_keys::DenseKeys;
@@ -31,8 +34,10 @@ impl ConfigExtension for SalesqlOptions {
 }
 
 /// Replaces each final (or single-phase) `AggregateExec` grouped by one BIGINT expression
-/// with a [`DenseAggregateExec`]. It runs after DataFusion's own rules, so the plan's shape
-/// (partial aggregates, repartitioning) is DataFusion's.
+/// with a [`DenseAggregateExec`]; when the partial aggregation below it only collects rows
+/// into lists, the dense one aggregates the rows repartitioned on the key instead. It runs
+/// after DataFusion's own rules, so the plan's shape (partial aggregates, repartitioning) is
+/// otherwise DataFusion's.
 #[derive(Debug, Default)]
 pub struct DenseKeyAggregation;
 
@@ -50,9 +55,10 @@ impl PhysicalOptimizerRule for DenseKeyAggregation {
             return Ok(plan);
         }
         plan.transform_up(|node| {
-            let dense = node
-                .downcast_ref::<AggregateExec>()
-                .and_then(DenseAggregateExec::try_replace);
+            let dense = node.downcast_ref::<AggregateExec>().and_then(|aggregate| {
+                let single = single_phase(aggregate);
+                DenseAggregateExec::try_replace(single.as_ref().unwrap_or(aggregate))
+            });
             Ok(match dense {
                 Some(dense) => Transformed::yes(Arc::new(dense) as Arc<dyn ExecutionPlan>),
                 None => Transformed::no(node),
@@ -68,4 +74,45 @@ impl PhysicalOptimizerRule for DenseKeyAggregation {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// Aggregate functions whose partial state holds every input row they keep (`window_funnel`'s
+/// events), so that a partial aggregation only turns rows into lists.
+const COLLECTING: &[&str] = &["window_funnel"];
+
+/// For a final aggregation of a hash repartitioning of a partial one whose functions all
+/// collect their rows ([`COLLECTING`]): one single-phase aggregation of the input
+/// repartitioned on the group key, which skips building, shuffling and merging lists.
+fn single_phase(aggregate: &AggregateExec) -> Option<AggregateExec> {
+    if *aggregate.mode() != AggregateMode::FinalPartitioned {
+        return None;
+    }
+    let shuffle = aggregate.input().downcast_ref::<RepartitionExec>()?;
+    let Partitioning::Hash(_, partitions) = shuffle.partitioning() else {
+        return None;
+    };
+    let partial = shuffle.input().downcast_ref::<AggregateExec>()?;
+    let collecting = partial
+        .aggr_expr()
+        .iter()
+        .all(|a| COLLECTING.contains(&a.fun().name()));
+    if shuffle.preserve_order() || *partial.mode() != AggregateMode::Partial || !collecting {
+        return None;
+    }
+    let keys = partial.group_expr().input_exprs();
+    let rows = RepartitionExec::try_new(
+        Arc::clone(partial.input()),
+        Partitioning::Hash(keys, *partitions),
+    )
+    .ok()?;
+    AggregateExec::try_new(
+        AggregateMode::SinglePartitioned,
+        partial.group_expr().clone(),
+        partial.aggr_expr().to_vec(),
+        partial.filter_expr().to_vec(),
+        Arc::new(rows),
+        partial.input_schema(),
+    )
+    .ok()
+    .filter(|single| single.schema() == aggregate.schema())
 }

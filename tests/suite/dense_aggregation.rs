@@ -151,7 +151,13 @@ const QUERIES: &[&str] = &[
      max_concurrent(ts, ts + INTERVAL '5 seconds') AS peak FROM t GROUP BY k",
     "SELECT k % 7 AS bucket, sum(v), count(*) FROM t WHERE v <> 1 GROUP BY k % 7 HAVING count(*) > 1",
     "SELECT level, count(*) FROM (SELECT k, max(v) AS level FROM t GROUP BY k) GROUP BY level",
+    FUNNEL,
 ];
+
+/// A group-by whose only function collects its rows: planned as one aggregation of the rows
+/// repartitioned on the key (no partial aggregation) when the plan has several partitions.
+const FUNNEL: &str = "SELECT k, window_funnel(INTERVAL '10 seconds', ts, v >= 0, v > 3, f) AS level \
+                      FROM t GROUP BY k";
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
@@ -317,5 +323,32 @@ async fn a_dense_aggregation_leaves_other_operators_their_share_of_memory() {
     assert!(
         completed >= 2,
         "the pools are large enough for DataFusion's aggregation"
+    );
+}
+
+/// `window_funnel` keeps every event in its partial state, so its group-by skips the partial
+/// aggregation: rows are repartitioned on the key and aggregated once, with the same answer.
+#[tokio::test]
+async fn collecting_group_bys_aggregate_once_after_repartitioning_rows() {
+    let rows = 5_000;
+    let case = Case {
+        rows: (0..rows)
+            .map(|i| (Some(i % 700), Some(i % 5), Some(i % 4 == 0), i % 30))
+            .collect(),
+        partition_of_row: (0..rows).map(|i| (i % 3) as usize).collect(),
+        partitions: 3,
+        rows_per_batch: 512,
+        target_partitions: 2,
+    };
+    let dense = session(&case, true);
+    let plan = plan(&dense, FUNNEL).await;
+    assert!(
+        plan.contains("DenseAggregateExec: mode=SinglePartitioned"),
+        "{plan}"
+    );
+    assert!(!plan.contains("mode=Partial"), "{plan}");
+    assert_eq!(
+        answer(&dense, FUNNEL).await,
+        answer(&session(&case, false), FUNNEL).await
     );
 }
