@@ -300,12 +300,21 @@ impl Fallback {
 /// The partial `AggregateExec` of `aggregate`'s raw input `input`: its output is the partial
 /// states a final aggregation merges.
 fn partial_of(aggregate: &AggregateExec, input: &Arc<dyn ExecutionPlan>) -> Result<AggregateExec> {
+    with_mode(aggregate, AggregateMode::Partial, Arc::clone(input))
+}
+
+/// `aggregate` (on raw rows: its group-by, functions and filters) in `mode` over `input`.
+pub(super) fn with_mode(
+    aggregate: &AggregateExec,
+    mode: AggregateMode,
+    input: Arc<dyn ExecutionPlan>,
+) -> Result<AggregateExec> {
     AggregateExec::try_new(
-        AggregateMode::Partial,
+        mode,
         aggregate.group_expr().clone(),
         aggregate.aggr_expr().to_vec(),
         aggregate.filter_expr().to_vec(),
-        Arc::clone(input),
+        input,
         aggregate.input_schema(),
     )
 }

@@ -105,14 +105,7 @@ fn single_phase(aggregate: &AggregateExec) -> Option<AggregateExec> {
         Partitioning::Hash(keys, *partitions),
     )
     .ok()?;
-    AggregateExec::try_new(
-        AggregateMode::SinglePartitioned,
-        partial.group_expr().clone(),
-        partial.aggr_expr().to_vec(),
-        partial.filter_expr().to_vec(),
-        Arc::new(rows),
-        partial.input_schema(),
-    )
-    .ok()
-    .filter(|single| single.schema() == aggregate.schema())
+    dense_aggregate::with_mode(partial, AggregateMode::SinglePartitioned, Arc::new(rows))
+        .ok()
+        .filter(|single| single.schema() == aggregate.schema())
 }
