@@ -79,11 +79,6 @@ impl DenseAggregateExec {
             metrics: ExecutionPlanMetricsSet::new(),
         })
     }
-
-    /// The aggregation this node performs.
-    pub fn aggregate(&self) -> &Arc<AggregateExec> {
-        &self.aggregate
-    }
 }
 
 impl DisplayAs for DenseAggregateExec {
@@ -165,13 +160,7 @@ impl ExecutionPlan for DenseAggregateExec {
             .aggregate
             .input()
             .execute(partition, Arc::clone(&context))?;
-        let state_schema = match self.aggregate.mode().input_mode() {
-            AggregateInputMode::Partial => self.aggregate.input().schema(),
-            AggregateInputMode::Raw => {
-                partial_of(&self.aggregate, self.aggregate.input())?.schema()
-            }
-        };
-        let aggregation = Aggregation::new(&self.aggregate, state_schema, partition, &context)?;
+        let aggregation = Aggregation::new(&self.aggregate, partition, &context)?;
         let metrics = BaselineMetrics::new(&self.metrics, partition);
         let fallbacks = MetricBuilder::new(&self.metrics).counter("hash_fallbacks", partition);
         let fallback = Fallback {
@@ -269,7 +258,7 @@ impl Fallback {
                 AggregateInputMode::Partial => (rest, Arc::clone(aggregate) as _),
                 AggregateInputMode::Raw => {
                     let rest = Arc::new(ReplayExec::new(rest, partitions)) as _;
-                    let partial = partial_of(aggregate, &rest)?;
+                    let partial = with_mode(aggregate, AggregateMode::Partial, rest)?;
                     let states = partial.execute(self.partition, Arc::clone(&self.context))?;
                     let final_mode = match aggregate.mode() {
                         AggregateMode::Single => AggregateMode::Final,
@@ -297,10 +286,18 @@ impl Fallback {
     }
 }
 
-/// The partial `AggregateExec` of `aggregate`'s raw input `input`: its output is the partial
-/// states a final aggregation merges.
-fn partial_of(aggregate: &AggregateExec, input: &Arc<dyn ExecutionPlan>) -> Result<AggregateExec> {
-    with_mode(aggregate, AggregateMode::Partial, Arc::clone(input))
+/// The schema of `aggregate`'s groups as partial states: its input's when it merges partial
+/// states, else the output of the partial `AggregateExec` of its raw input.
+fn state_schema(aggregate: &AggregateExec) -> Result<SchemaRef> {
+    Ok(match aggregate.mode().input_mode() {
+        AggregateInputMode::Partial => aggregate.input().schema(),
+        AggregateInputMode::Raw => with_mode(
+            aggregate,
+            AggregateMode::Partial,
+            Arc::clone(aggregate.input()),
+        )?
+        .schema(),
+    })
 }
 
 /// `aggregate` (on raw rows: its group-by, functions and filters) in `mode` over `input`.
@@ -328,16 +325,13 @@ struct Aggregation {
     accumulators: Vec<Box<dyn GroupsAccumulator>>,
     /// True when the input is partial states, false when it is raw rows.
     merging: bool,
-    schema: SchemaRef,
-    /// The schema of the groups as partial states.
-    state_schema: SchemaRef,
+    aggregate: Arc<AggregateExec>,
     reservation: MemoryReservation,
 }
 
 impl Aggregation {
     fn new(
-        aggregate: &AggregateExec,
-        state_schema: SchemaRef,
+        aggregate: &Arc<AggregateExec>,
         partition: usize,
         context: &TaskContext,
     ) -> Result<Self> {
@@ -370,8 +364,7 @@ impl Aggregation {
             filters,
             accumulators,
             merging,
-            schema: aggregate.schema(),
-            state_schema,
+            aggregate: Arc::clone(aggregate),
             reservation,
         })
     }
@@ -396,13 +389,13 @@ impl Aggregation {
                 if !matches!(refused.find_root(), DataFusionError::ResourcesExhausted(_)) {
                     return Err(refused);
                 }
-                let schema = Arc::clone(&self.state_schema);
+                let schema = state_schema(&self.aggregate)?;
                 let held = self.emit(&mut keys, &schema, |a| a.state(EmitTo::All))?;
                 return Ok(Outcome::OutOfMemory { held, rest: input });
             }
         }
         let _timer = metrics.elapsed_compute().timer();
-        let schema = Arc::clone(&self.schema);
+        let schema = self.aggregate.schema();
         let batch = self.emit(&mut keys, &schema, |a| {
             a.evaluate(EmitTo::All).map(|array| vec![array])
         })?;

@@ -81,17 +81,19 @@ impl DenseKeys {
         let nulls = keys.nulls().filter(|n| n.null_count() > 0);
         match (&mut self.sparse, nulls) {
             (None, None) => {
-                let base = self.base;
                 for &key in keys.values() {
-                    let slot = &mut self.slots[key.wrapping_sub(base) as usize];
-                    if *slot == 0 {
-                        self.keys.push(key);
-                        *slot = self.keys.len() as u32;
-                    }
-                    groups.push(*slot as usize - 1);
+                    groups.push(self.direct_group(key));
                 }
             }
-            (None, Some(nulls)) => self.intern_nullable(keys.values(), nulls, groups),
+            (None, Some(nulls)) => {
+                for (row, &key) in keys.values().iter().enumerate() {
+                    groups.push(if nulls.is_null(row) {
+                        null_group(&mut self.null_group, &mut self.keys)
+                    } else {
+                        self.direct_group(key)
+                    });
+                }
+            }
             (Some(map), nulls) => {
                 for (row, &key) in keys.values().iter().enumerate() {
                     if nulls.is_some_and(|n| n.is_null(row)) {
@@ -110,21 +112,15 @@ impl DenseKeys {
         Ok(())
     }
 
-    /// [`Self::intern`] through the direct table for a column with NULLs.
-    fn intern_nullable(&mut self, keys: &[i64], nulls: &NullBuffer, groups: &mut Vec<usize>) {
-        let base = self.base;
-        for (row, &key) in keys.iter().enumerate() {
-            if nulls.is_null(row) {
-                groups.push(null_group(&mut self.null_group, &mut self.keys));
-                continue;
-            }
-            let slot = &mut self.slots[key.wrapping_sub(base) as usize];
-            if *slot == 0 {
-                self.keys.push(key);
-                *slot = self.keys.len() as u32;
-            }
-            groups.push(*slot as usize - 1);
+    /// The group of `key` (within the direct table's range), created if new.
+    #[inline]
+    fn direct_group(&mut self, key: i64) -> usize {
+        let slot = &mut self.slots[key.wrapping_sub(self.base) as usize];
+        if *slot == 0 {
+            self.keys.push(key);
+            *slot = self.keys.len() as u32;
         }
+        *slot as usize - 1
     }
 
     /// Makes the direct table cover `low..=high`, growing it geometrically, or moves every key
