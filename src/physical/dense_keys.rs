@@ -1,40 +1,22 @@
-//! Group numbers for one BIGINT key column without hashing: a table indexed by `key − base`
-//! over the range of keys seen, for keys that are dense, as sales data's ids are (opportunity
-//! and rep ids are numbered from 1). Keys that turn out sparse move to a hash map, so the
-//! answer never depends on the data's shape, only the speed does.
+//! Group numbers for one BIGINT key column without hashing, for keys that are dense, as sales
+//! data's ids are: the numbers live in a [`KeyTable`].
 
 use datafusion::arrow::array::{Array, Int64Array};
 use datafusion::arrow::buffer::NullBuffer;
-use datafusion::arrow::compute::{max, min};
-use datafusion::common::utils::memory::estimate_memory_size;
-use datafusion::common::{HashMap, Result, exec_err};
+use datafusion::common::{Result, exec_err};
 
-/// The direct table is always allowed this many slots (16 MiB, whose pages the system only
-/// provides once written): the first batches of a time-ordered table already span a wide
-/// band of ids.
-const MIN_SLOTS: i128 = 1 << 22;
-/// The direct table never grows past this many slots (256 MiB).
-const MAX_SLOTS: i128 = 1 << 26;
-/// Beyond `MIN_SLOTS`, the direct table may hold this many slots per row seen: keys spread
-/// thinner than that are served by a hash map.
-const SLOTS_PER_ROW: i128 = 4;
+use super::key_table::KeyTable;
 
 /// Group numbers `0, 1, 2, …` given to keys in the order they are first seen (the NULL key
 /// gets one too), with each group's key.
 #[derive(Debug, Default)]
 pub struct DenseKeys {
-    /// The smallest key `slots` covers.
-    base: i64,
-    /// `slots[key − base]` is the key's group plus one; 0 is a key not seen yet.
-    slots: Vec<u32>,
-    /// Every key's group, once the keys proved too sparse for `slots`.
-    sparse: Option<HashMap<i64, u32>>,
+    /// Each key's group plus one.
+    groups: KeyTable,
     /// The key of each group (any value for the NULL key's group).
     keys: Vec<i64>,
     /// The group of the NULL key.
     null_group: Option<u32>,
-    /// The number of rows seen, which bounds the direct table's size.
-    rows_seen: usize,
 }
 
 impl DenseKeys {
@@ -50,15 +32,12 @@ impl DenseKeys {
 
     /// True once the keys moved to a hash map.
     pub fn is_sparse(&self) -> bool {
-        self.sparse.is_some()
+        self.groups.is_sparse()
     }
 
     /// The memory held, in bytes.
     pub fn size(&self) -> usize {
-        let sparse = self.sparse.as_ref().map_or(0, |map| {
-            estimate_memory_size::<(i64, u32)>(map.capacity(), 0).unwrap_or(usize::MAX / 2)
-        });
-        self.slots.capacity() * size_of::<u32>() + self.keys.capacity() * size_of::<i64>() + sparse
+        self.groups.size() + self.keys.capacity() * size_of::<i64>()
     }
 
     /// Fills `groups` with the group of each row of `keys`, creating groups for new keys.
@@ -72,114 +51,35 @@ impl DenseKeys {
         }
         groups.clear();
         groups.reserve(keys.len());
-        self.rows_seen += keys.len();
-        if let (Some(low), Some(high)) = (min(keys), max(keys))
-            && self.sparse.is_none()
-        {
-            self.cover(low, high);
-        }
-        let nulls = keys.nulls().filter(|n| n.null_count() > 0);
-        match (&mut self.sparse, nulls) {
-            (None, None) => {
+        self.groups.prepare(keys);
+        match keys.nulls().filter(|n| n.null_count() > 0) {
+            None => {
                 for &key in keys.values() {
-                    groups.push(self.direct_group(key));
+                    groups.push(self.group(key));
                 }
             }
-            (None, Some(nulls)) => {
+            Some(nulls) => {
                 for (row, &key) in keys.values().iter().enumerate() {
                     groups.push(if nulls.is_null(row) {
                         null_group(&mut self.null_group, &mut self.keys)
                     } else {
-                        self.direct_group(key)
+                        self.group(key)
                     });
-                }
-            }
-            (Some(map), nulls) => {
-                for (row, &key) in keys.values().iter().enumerate() {
-                    if nulls.is_some_and(|n| n.is_null(row)) {
-                        groups.push(null_group(&mut self.null_group, &mut self.keys));
-                        continue;
-                    }
-                    let next = self.keys.len() as u32;
-                    let group = *map.entry(key).or_insert(next);
-                    if group == next {
-                        self.keys.push(key);
-                    }
-                    groups.push(group as usize);
                 }
             }
         }
         Ok(())
     }
 
-    /// The group of `key` (within the direct table's range), created if new.
+    /// The group of `key`, created if new.
     #[inline]
-    fn direct_group(&mut self, key: i64) -> usize {
-        let slot = &mut self.slots[key.wrapping_sub(self.base) as usize];
+    fn group(&mut self, key: i64) -> usize {
+        let slot = self.groups.slot(key);
         if *slot == 0 {
             self.keys.push(key);
             *slot = self.keys.len() as u32;
         }
         *slot as usize - 1
-    }
-
-    /// Makes the direct table cover `low..=high`, growing it geometrically, or moves every key
-    /// to a hash map when that would make it too large for the rows seen.
-    fn cover(&mut self, low: i64, high: i64) {
-        let (old_low, old_len) = (i128::from(self.base), self.slots.len() as i128);
-        let (want_low, want_high) = if self.slots.is_empty() {
-            (i128::from(low), i128::from(high))
-        } else {
-            (
-                old_low.min(i128::from(low)),
-                (old_low + old_len - 1).max(i128::from(high)),
-            )
-        };
-        let needed = want_high - want_low + 1;
-        if needed <= old_len {
-            return;
-        }
-        let limit = (SLOTS_PER_ROW * self.rows_seen as i128).clamp(MIN_SLOTS, MAX_SLOTS);
-        if needed > limit {
-            self.go_sparse();
-            return;
-        }
-        // Grow by at least the current length on the side that needs room, so that keys
-        // arriving in rising (or falling) order cost amortized O(1) per slot.
-        let mut new_low = want_low;
-        let mut new_high = want_high;
-        if !self.slots.is_empty() {
-            let room = old_len.min(limit - needed);
-            if want_low < old_low {
-                new_low = (want_low - room).max(i128::from(i64::MIN));
-            } else {
-                new_high = (want_high + room).min(i128::from(i64::MAX));
-            }
-        }
-        let new_len = (new_high - new_low + 1) as usize;
-        if self.slots.is_empty() {
-            self.slots = vec![0; new_len];
-        } else if new_low == old_low {
-            self.slots.resize(new_len, 0);
-        } else {
-            let shift = (old_low - new_low) as usize;
-            let mut slots = vec![0u32; new_len];
-            slots[shift..shift + self.slots.len()].copy_from_slice(&self.slots);
-            self.slots = slots;
-        }
-        self.base = new_low as i64;
-    }
-
-    /// Moves every key seen to a hash map, for keys too sparse for a direct table.
-    fn go_sparse(&mut self) {
-        let mut map = HashMap::with_capacity(self.keys.len());
-        for (group, &key) in self.keys.iter().enumerate() {
-            if self.null_group != Some(group as u32) {
-                map.insert(key, group as u32);
-            }
-        }
-        self.sparse = Some(map);
-        self.slots = Vec::new();
     }
 
     /// The keys of every group, in group order, as an array (NULL for the NULL key's group),

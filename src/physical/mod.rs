@@ -1,10 +1,13 @@
 //! What salesql changes in DataFusion's physical plans: [`DenseKeyAggregation`] runs
 //! group-bys on one BIGINT key (opportunity and rep ids) without a hash table, and without a
-//! partial aggregation when their functions only collect rows (`window_funnel`). It is on
-//! unless `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
+//! partial aggregation when their functions only collect rows (`window_funnel`), and counts
+//! distinct BIGINT values per group without a hash set of pairs ([`DenseDistinctCount`]). It
+//! is on unless `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
 
 mod dense_aggregate;
 mod dense_keys;
+mod distinct_count;
+mod key_table;
 mod replay;
 
 use std::sync::Arc;
@@ -20,11 +23,13 @@ use datafusion::physical_plan::repartition::RepartitionExec;
 
 pub use dense_aggregate::DenseAggregateExec;
 pub use dense_keys::DenseKeys;
+pub use distinct_count::{DenseDistinctCount, DistinctCountAccumulator};
 
 extensions_options! {
     /// salesql's own settings, under `salesql.` (`SET salesql.dense_aggregation = false`).
     pub struct SalesqlOptions {
-        /// Group-bys on one BIGINT key use a table indexed by the key instead of a hash table.
+        /// Group-bys on one BIGINT key use a table indexed by the key instead of a hash table,
+        /// and so do distinct counts of BIGINT values.
         pub dense_aggregation: bool, default = true
     }
 }
@@ -34,8 +39,9 @@ impl ConfigExtension for SalesqlOptions {
 }
 
 /// Replaces each final (or single-phase) `AggregateExec` grouped by one BIGINT expression
-/// with a [`DenseAggregateExec`]; when the partial aggregation below it only collects rows
-/// into lists, the dense one aggregates the rows repartitioned on the key instead. It runs
+/// with a [`DenseAggregateExec`] (when the partial aggregation below it only collects rows
+/// into lists, the dense one aggregates the rows repartitioned on the key instead), and counts
+/// the distinct BIGINT values of any aggregation with a [`DistinctCountAccumulator`]. It runs
 /// after DataFusion's own rules, so the plan's shape (partial aggregates, repartitioning) is
 /// otherwise DataFusion's.
 #[derive(Debug, Default)]
@@ -55,13 +61,17 @@ impl PhysicalOptimizerRule for DenseKeyAggregation {
             return Ok(plan);
         }
         plan.transform_up(|node| {
-            let dense = node.downcast_ref::<AggregateExec>().and_then(|aggregate| {
-                let single = single_phase(aggregate);
-                DenseAggregateExec::try_replace(single.as_ref().unwrap_or(aggregate))
-            });
-            Ok(match dense {
-                Some(dense) => Transformed::yes(Arc::new(dense) as Arc<dyn ExecutionPlan>),
-                None => Transformed::no(node),
+            let Some(aggregate) = node.downcast_ref::<AggregateExec>() else {
+                return Ok(Transformed::no(node));
+            };
+            let counting = distinct_count::with_dense_distinct_counts(aggregate);
+            let aggregate = counting.as_ref().unwrap_or(aggregate);
+            let single = single_phase(aggregate);
+            let dense = DenseAggregateExec::try_replace(single.as_ref().unwrap_or(aggregate));
+            Ok(match (dense, counting) {
+                (Some(dense), _) => Transformed::yes(Arc::new(dense) as Arc<dyn ExecutionPlan>),
+                (None, Some(counting)) => Transformed::yes(Arc::new(counting) as _),
+                (None, None) => Transformed::no(node),
             })
         })
         .data()

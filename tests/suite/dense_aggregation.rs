@@ -17,7 +17,8 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use proptest::prelude::*;
 
 use super::common::{register_table_t, rows_of_partition};
-use salesql::physical::DenseKeyAggregation;
+use datafusion::physical_plan::aggregates::AggregateExec;
+use salesql::physical::{DenseDistinctCount, DenseKeyAggregation};
 
 /// One random row: group key, value, flag, time (seconds).
 type Row = (Option<i64>, Option<i64>, Option<bool>, i64);
@@ -152,7 +153,13 @@ const QUERIES: &[&str] = &[
     "SELECT k % 7 AS bucket, sum(v), count(*) FROM t WHERE v <> 1 GROUP BY k % 7 HAVING count(*) > 1",
     "SELECT level, count(*) FROM (SELECT k, max(v) AS level FROM t GROUP BY k) GROUP BY level",
     FUNNEL,
+    DISTINCT_COUNTS,
+    "SELECT f, count(DISTINCT k), count(DISTINCT k + v) FILTER (WHERE v > 2) FROM t GROUP BY f",
 ];
+
+/// Distinct counts of BIGINT values, most of them seen by several groups.
+const DISTINCT_COUNTS: &str =
+    "SELECT v, count(DISTINCT k), count(DISTINCT k) FILTER (WHERE f), count(*) FROM t GROUP BY v";
 
 /// A group-by whose only function collects its rows: planned as one aggregation of the rows
 /// repartitioned on the key (no partial aggregation) when the plan has several partitions.
@@ -246,6 +253,64 @@ async fn out_of_memory_falls_back_to_the_spilling_hash_aggregation() {
         assert!(!dense.contains("hash_fallbacks=0"), "{dense}");
         assert!(dense.contains("output_rows=150.0 K"), "{dense}");
     }
+}
+
+/// `count(DISTINCT)` of BIGINT values runs salesql's accumulator in the dense plans only, and
+/// under a memory pool too small for its groups, the partial aggregation hands groups out early
+/// (DataFusion's emission of the first groups) with the same answer.
+#[tokio::test]
+async fn distinct_counts_of_bigints_use_the_first_group_table() {
+    let rows = 200_000;
+    let case = Case {
+        rows: (0..rows)
+            .map(|i| (Some(i % 150_000), Some(i % 7), Some(i % 3 == 0), 0))
+            .collect(),
+        partition_of_row: (0..rows).map(|i| (i % 2) as usize).collect(),
+        partitions: 2,
+        rows_per_batch: 8192,
+        target_partitions: 2,
+    };
+    let counting = |context: SessionContext| async move {
+        let plan = context
+            .sql(DISTINCT_COUNTS)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let mut dense_counts = 0;
+        let mut nodes = vec![plan];
+        while let Some(node) = nodes.pop() {
+            if let Some(aggregate) = node.downcast_ref::<AggregateExec>() {
+                dense_counts += aggregate
+                    .aggr_expr()
+                    .iter()
+                    .filter(|f| {
+                        f.fun()
+                            .inner()
+                            .downcast_ref::<DenseDistinctCount>()
+                            .is_some()
+                    })
+                    .count();
+            }
+            nodes.extend(node.children().into_iter().cloned());
+        }
+        dense_counts
+    };
+    assert_eq!(
+        counting(session(&case, true)).await,
+        2,
+        "the partial aggregation's two"
+    );
+    assert_eq!(counting(session(&case, false)).await, 0);
+
+    let sql =
+        "SELECT k % 50000 AS g, count(DISTINCT v), count(DISTINCT k) FROM t GROUP BY k % 50000";
+    let expected = answer(&session(&case, false), sql).await;
+    assert_eq!(expected.len(), 50_000);
+    assert_eq!(answer(&session(&case, true), sql).await, expected);
+    let limited = session_with_memory(&case, true, Some(6 << 20));
+    assert_eq!(answer(&limited, sql).await, expected);
 }
 
 /// salesql sessions plan group-bys by opportunity densely, unless told not to.
