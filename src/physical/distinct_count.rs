@@ -17,6 +17,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion::common::utils::memory::estimate_memory_size;
 use datafusion::common::{HashSet, Result, ScalarValue, exec_err};
+use datafusion::functions_aggregate::count::Count;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
 use datafusion::logical_expr::{
@@ -64,8 +65,7 @@ impl DenseDistinctCount {
         schema: &SchemaRef,
     ) -> Option<AggregateFunctionExpr> {
         let arguments = aggregate.expressions();
-        let counts_distinct_bigints = aggregate.fun().name() == "count"
-            && aggregate.fun().inner().downcast_ref::<Self>().is_none()
+        let counts_distinct_bigints = aggregate.fun().inner().downcast_ref::<Count>().is_some()
             && aggregate.is_distinct()
             && aggregate.order_bys().is_empty()
             && !aggregate.ignore_nulls()
@@ -174,8 +174,12 @@ pub struct DistinctCountAccumulator {
     /// Per value, the first group that saw it, plus one.
     first_group: KeyTable,
     /// Every further group that saw a value, with the value: a pair is here only when the
-    /// value's first group is another group.
+    /// value's first group is another group, or, once `pairs_only`, for every pair.
     other_groups: HashSet<(u32, i64)>,
+    /// Set when groups were handed out early: from then on every pair is in `other_groups`,
+    /// as in DataFusion's accumulator, so that emitting costs what the live groups hold, not
+    /// the range of values seen (early emission may follow every batch).
+    pairs_only: bool,
     /// The distinct values of each group.
     counts: Vec<i64>,
 }
@@ -184,6 +188,12 @@ impl DistinctCountAccumulator {
     /// Counts `value` for `group` unless the group has seen it.
     #[inline]
     fn insert(&mut self, group: usize, value: i64) {
+        if self.pairs_only {
+            if self.other_groups.insert((group as u32, value)) {
+                self.counts[group] += 1;
+            }
+            return;
+        }
         let first = self.first_group.slot(value);
         if *first == 0 {
             *first = group as u32 + 1;
@@ -199,7 +209,9 @@ impl DistinctCountAccumulator {
             return exec_err!("count(DISTINCT) over more than {} groups", u32::MAX - 1);
         }
         self.counts.resize(total_num_groups, 0);
-        self.first_group.prepare(values);
+        if !self.pairs_only {
+            self.first_group.prepare(values);
+        }
         Ok(())
     }
 
@@ -212,31 +224,28 @@ impl DistinctCountAccumulator {
     }
 
     /// Forgets the groups `emit_to` hands out (their counts are taken already), renumbering
-    /// the rest from 0.
+    /// the rest from 0 and keeping their pairs in `other_groups` only.
     fn forget(&mut self, emit_to: EmitTo) {
         let emitted = match emit_to {
-            EmitTo::All => {
+            EmitTo::First(n) if !self.counts.is_empty() => n as u32,
+            _ => {
                 *self = Self::default();
                 return;
             }
-            EmitTo::First(n) => n as u32,
         };
-        self.first_group.for_each_mut(|_, first| {
-            *first = first.saturating_sub(emitted);
-        });
-        // A pair whose value lost its first group takes that place.
-        for (group, value) in std::mem::take(&mut self.other_groups) {
-            if group < emitted {
-                continue;
+        let mut pairs = HashSet::default();
+        std::mem::take(&mut self.first_group).for_each_mut(|value, first| {
+            if *first > emitted {
+                pairs.insert((*first - 1 - emitted, value));
             }
-            let group = group - emitted;
-            let first = self.first_group.slot(value);
-            if *first == 0 {
-                *first = group + 1;
-            } else {
-                self.other_groups.insert((group, value));
+        });
+        for (group, value) in std::mem::take(&mut self.other_groups) {
+            if group >= emitted {
+                pairs.insert((group - emitted, value));
             }
         }
+        self.other_groups = pairs;
+        self.pairs_only = true;
     }
 }
 
@@ -465,6 +474,8 @@ mod tests {
                         let emitted = accumulator.evaluate(EmitTo::First(n)).unwrap();
                         prop_assert_eq!(emitted.as_primitive::<Int64Type>().values().to_vec(), counts(&first));
                     }
+                    // The live groups' pairs are all that is kept.
+                    prop_assert_eq!(accumulator.first_group.size(), 0);
                 }
             }
             let answer = if merged {

@@ -119,6 +119,8 @@ impl KeyTable {
         if self.slots.is_empty() {
             self.slots = vec![0; new_len];
         } else if new_low == old_low {
+            // Exactly: the pool is charged the capacity.
+            self.slots.reserve_exact(new_len - self.slots.len());
             self.slots.resize(new_len, 0);
         } else {
             let shift = (old_low - new_low) as usize;
@@ -131,7 +133,8 @@ impl KeyTable {
 
     /// Moves every written slot to a hash map, for keys too sparse for a direct table.
     fn go_sparse(&mut self) {
-        let mut map = HashMap::default();
+        let written = self.slots.iter().filter(|slot| **slot != 0).count();
+        let mut map = HashMap::with_capacity(written);
         self.for_each_mut(|key, slot| {
             map.insert(key, *slot);
         });

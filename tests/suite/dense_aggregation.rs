@@ -311,6 +311,18 @@ async fn distinct_counts_of_bigints_use_the_first_group_table() {
     assert_eq!(answer(&session(&case, true), sql).await, expected);
     let limited = session_with_memory(&case, true, Some(6 << 20));
     assert_eq!(answer(&limited, sql).await, expected);
+
+    // 150 K groups under a 6 MiB pool: the final aggregation falls back to DataFusion's
+    // (which may spill and merge sorted runs back, handing groups out after every batch).
+    let sql = "SELECT k, count(DISTINCT v), count(DISTINCT k * 1000) FROM t GROUP BY k";
+    let expected = answer(&session(&case, false), sql).await;
+    assert_eq!(expected.len(), 150_000);
+    let analyzed = answer(&limited, &format!("EXPLAIN ANALYZE {sql}"))
+        .await
+        .join("\n");
+    assert!(analyzed.contains("hash_fallbacks="), "{analyzed}");
+    assert!(!analyzed.contains("hash_fallbacks=0"), "{analyzed}");
+    assert_eq!(answer(&limited, sql).await, expected);
 }
 
 /// salesql sessions plan group-bys by opportunity densely, unless told not to.
