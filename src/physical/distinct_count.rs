@@ -195,12 +195,13 @@ impl DistinctCountAccumulator {
             return;
         }
         let first = self.first_group.slot(value);
-        if *first == 0 {
-            *first = group as u32 + 1;
-            self.counts[group] += 1;
-        } else if *first as usize != group + 1 && self.other_groups.insert((group as u32, value)) {
-            self.counts[group] += 1;
-        }
+        count_new_pair(
+            first,
+            group,
+            value,
+            &mut self.other_groups,
+            &mut self.counts,
+        );
     }
 
     /// Makes room for the values of `values` and for `total_num_groups` groups.
@@ -249,6 +250,24 @@ impl DistinctCountAccumulator {
     }
 }
 
+/// Counts the pair of `group` and `value` in `counts` unless it was seen: `first` is the
+/// value's first group plus one (0 if none), `other_groups` the pairs of further groups.
+#[inline]
+fn count_new_pair(
+    first: &mut u32,
+    group: usize,
+    value: i64,
+    other_groups: &mut HashSet<(u32, i64)>,
+    counts: &mut [i64],
+) {
+    if *first == 0 {
+        *first = group as u32 + 1;
+        counts[group] += 1;
+    } else if *first as usize != group + 1 && other_groups.insert((group as u32, value)) {
+        counts[group] += 1;
+    }
+}
+
 impl GroupsAccumulator for DistinctCountAccumulator {
     fn update_batch(
         &mut self,
@@ -260,7 +279,25 @@ impl GroupsAccumulator for DistinctCountAccumulator {
         let values = values[0].as_primitive::<Int64Type>();
         self.prepare(values, total_num_groups)?;
         let rows = group_indices.iter().zip(values.values());
-        match (values.nulls().filter(|n| n.null_count() > 0), opt_filter) {
+        let nulls = values.nulls().filter(|n| n.null_count() > 0);
+        if nulls.is_none()
+            && opt_filter.is_none()
+            && !self.pairs_only
+            && let Some((base, slots)) = self.first_group.direct()
+        {
+            for (&group, &value) in rows {
+                let first = &mut slots[value.wrapping_sub(base) as usize];
+                count_new_pair(
+                    first,
+                    group,
+                    value,
+                    &mut self.other_groups,
+                    &mut self.counts,
+                );
+            }
+            return Ok(());
+        }
+        match (nulls, opt_filter) {
             (None, None) => rows.for_each(|(&group, &value)| self.insert(group, value)),
             (nulls, filter) => {
                 for (row, (&group, &value)) in rows.enumerate() {
