@@ -216,14 +216,6 @@ impl DistinctCountAccumulator {
         Ok(())
     }
 
-    /// The number of groups `emit_to` hands out.
-    fn emitted(&self, emit_to: EmitTo) -> usize {
-        match emit_to {
-            EmitTo::All => self.counts.len(),
-            EmitTo::First(n) => n,
-        }
-    }
-
     /// Forgets the groups `emit_to` hands out (their counts are taken already), renumbering
     /// the rest from 0 and keeping their pairs in `other_groups` only.
     fn forget(&mut self, emit_to: EmitTo) {
@@ -297,16 +289,11 @@ impl GroupsAccumulator for DistinctCountAccumulator {
             }
             return Ok(());
         }
-        match (nulls, opt_filter) {
-            (None, None) => rows.for_each(|(&group, &value)| self.insert(group, value)),
-            (nulls, filter) => {
-                for (row, (&group, &value)) in rows.enumerate() {
-                    let counted = nulls.is_none_or(|nulls| nulls.is_valid(row))
-                        && filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-                    if counted {
-                        self.insert(group, value);
-                    }
-                }
+        for (row, (&group, &value)) in rows.enumerate() {
+            let counted = nulls.is_none_or(|nulls| nulls.is_valid(row))
+                && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            if counted {
+                self.insert(group, value);
             }
         }
         Ok(())
@@ -349,8 +336,8 @@ impl GroupsAccumulator for DistinctCountAccumulator {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let emitted = self.emitted(emit_to);
         let counts = emit_to.take_needed(&mut self.counts);
+        let emitted = counts.len();
         let offsets = OffsetBuffer::<i32>::from_lengths(counts.iter().map(|&c| c as usize));
         let mut cursors: Vec<usize> = offsets[..emitted].iter().map(|&o| o as usize).collect();
         let mut distinct = vec![0i64; offsets[emitted] as usize];
