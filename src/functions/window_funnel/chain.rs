@@ -53,6 +53,7 @@ pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) 
     let steps = spec.steps;
     let mut live = [NONE; MAX_STEPS + 1];
     let mut extended = [NONE; MAX_STEPS + 1];
+    let step_mask = u32::MAX >> (32 - steps);
     let mut best = 0;
     let mut start = 0;
     while start < events.len() {
@@ -64,10 +65,17 @@ pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) 
         let group = &events[start..end];
         start = end;
 
-        extended[..=steps].fill(NONE);
         let single_step = spec.strict_increase || group.len() == 1;
+        let any: u32 = group.iter().fold(0, |acc, e| acc | e.1) & step_mask;
+        if single_step && !spec.strict_order && !spec.strict_deduplication {
+            best = best.max(advance_in_place(&mut live, any, at, spec.window));
+            if best == steps {
+                break;
+            }
+            continue;
+        }
+        extended[..=steps].fill(NONE);
         if single_step {
-            let any: u32 = group.iter().fold(0, |acc, e| acc | e.1);
             // A new chain.
             if any & 1 != 0 {
                 extended[1] = at;
@@ -93,7 +101,7 @@ pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) 
             }
         }
 
-        let present: u32 = group.iter().fold(0, |acc, e| acc | e.1) & (u32::MAX >> (32 - steps));
+        let present = any;
         for level in 1..=steps {
             let current = 1u32 << (level - 1);
             let next = if level < 32 { 1u32 << level } else { 0 };
@@ -110,6 +118,37 @@ pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) 
         }
     }
     best as u32
+}
+
+/// One instant of a funnel without `strict_order` or `strict_deduplication`, whose events
+/// (meeting `conditions`) can fill at most one step of a chain: each live level whose condition
+/// is met and whose start is within the window moves up one level, and a first condition starts
+/// a chain at `at`. Chains are never cut in these modes, so `live` only grows, and it is updated
+/// in place from the top level down, each level being read before the level below writes it.
+/// Returns the highest level a chain reached at this instant (0 if none).
+fn advance_in_place(
+    live: &mut [i64; MAX_STEPS + 1],
+    conditions: u32,
+    at: i64,
+    window: i64,
+) -> usize {
+    let mut reached = 0;
+    // Bit `level` (for level ≥ 1) is the condition that takes a chain from `level` to `level + 1`.
+    let mut extending = conditions & !1;
+    while extending != 0 {
+        let level = 31 - extending.leading_zeros() as usize;
+        extending &= !(1 << level);
+        let from = live[level];
+        if from != NONE && at.saturating_sub(from) <= window {
+            live[level + 1] = live[level + 1].max(from);
+            reached = reached.max(level + 1);
+        }
+    }
+    if conditions & 1 != 0 {
+        live[1] = live[1].max(at);
+        reached = reached.max(1);
+    }
+    reached
 }
 
 impl Scratch {
