@@ -44,6 +44,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use super::dense_keys::DenseKeys;
 use super::replay::ReplayExec;
+use super::text_equalities::Arguments;
 
 /// A final or single-phase aggregation on one BIGINT key without a hash table.
 #[derive(Debug)]
@@ -320,7 +321,7 @@ pub(super) fn with_mode(
 /// accumulators, and the memory they are charged to.
 struct Aggregation {
     key: Arc<dyn PhysicalExpr>,
-    arguments: Vec<Vec<Arc<dyn PhysicalExpr>>>,
+    arguments: Arguments,
     filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
     accumulators: Vec<Box<dyn GroupsAccumulator>>,
     /// True when the input is partial states, false when it is raw rows.
@@ -338,8 +339,10 @@ impl Aggregation {
         let mode = aggregate.mode();
         let group_by = aggregate.group_expr();
         let merging = mode.input_mode() == AggregateInputMode::Partial;
-        let arguments =
-            aggregate_expressions(aggregate.aggr_expr(), mode, group_by.num_group_exprs())?;
+        let arguments = Arguments::new(
+            aggregate_expressions(aggregate.aggr_expr(), mode, group_by.num_group_exprs())?,
+            &aggregate.input().schema(),
+        );
         let filters = if merging {
             vec![None; aggregate.aggr_expr().len()]
         } else {
@@ -434,16 +437,13 @@ impl Aggregation {
         let key = self.key.evaluate(batch)?.into_array(rows)?;
         keys.intern(key.as_primitive::<Int64Type>(), groups)?;
         let total_groups = keys.len();
-        for ((accumulator, arguments), filter) in self
+        let arguments = self.arguments.evaluate(batch)?;
+        for ((accumulator, values), filter) in self
             .accumulators
             .iter_mut()
-            .zip(&self.arguments)
+            .zip(arguments)
             .zip(&self.filters)
         {
-            let values = arguments
-                .iter()
-                .map(|a| a.evaluate(batch).and_then(|v| v.into_array(rows)))
-                .collect::<Result<Vec<_>>>()?;
             if self.merging {
                 accumulator.merge_batch(&values, groups, total_groups)?;
             } else {

@@ -9,6 +9,7 @@ mod dense_keys;
 mod distinct_count;
 mod key_table;
 mod replay;
+mod text_equalities;
 
 use std::sync::Arc;
 

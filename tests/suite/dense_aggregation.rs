@@ -153,9 +153,18 @@ const QUERIES: &[&str] = &[
     "SELECT k % 7 AS bucket, sum(v), count(*) FROM t WHERE v <> 1 GROUP BY k % 7 HAVING count(*) > 1",
     "SELECT level, count(*) FROM (SELECT k, max(v) AS level FROM t GROUP BY k) GROUP BY level",
     FUNNEL,
+    TEXT_FUNNEL,
     DISTINCT_COUNTS,
     "SELECT f, count(DISTINCT k), count(DISTINCT k + v) FILTER (WHERE v > 2) FROM t GROUP BY f",
 ];
+
+/// Funnel conditions testing one text column against constants, inline (12 bytes or fewer)
+/// and not, with NULLs: evaluated together by the dense aggregation.
+const TEXT_FUNNEL: &str = "SELECT k, window_funnel(INTERVAL '10 seconds', ts, \
+     stage = 'new', stage = 'qualification', stage = 'qualificatiom', stage = 'won') AS level \
+     FROM (SELECT k, ts, arrow_cast(CASE WHEN v < 0 THEN 'new' WHEN v < 4 THEN 'qualification' \
+     WHEN v < 7 THEN 'qualificatiom' WHEN v < 9 THEN 'won' END, 'Utf8View') AS stage FROM t) \
+     GROUP BY k";
 
 /// Distinct counts of BIGINT values, most of them seen by several groups.
 const DISTINCT_COUNTS: &str =
