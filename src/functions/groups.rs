@@ -215,6 +215,59 @@ impl<T> Grouped<T> {
     }
 }
 
+/// Groups per bucket in the first pass of [`lay_out`]: their counters fit the L1 cache.
+const GROUPS_PER_BUCKET: usize = 2048;
+
+/// `items` (of groups below `groups`) ordered by group, keeping their order within a group, and
+/// where each group starts (plus the end). A counting sort in two passes, first by buckets of
+/// [`GROUPS_PER_BUCKET`] consecutive groups, then by group within each bucket: with millions of
+/// groups, one pass writes each item to a random place in a store far larger than the caches
+/// (a cache miss per item), while each of these two writes to a few places at a time.
+fn lay_out<T: GroupTagged>(items: Vec<T>, groups: usize) -> (Vec<T>, Vec<usize>) {
+    let buckets = groups.div_ceil(GROUPS_PER_BUCKET);
+    let bucket_of = |item: &T| item.group() as usize / GROUPS_PER_BUCKET;
+    let mut bucket_starts = vec![0usize; buckets + 1];
+    for item in &items {
+        bucket_starts[bucket_of(item) + 1] += 1;
+    }
+    for bucket in 0..buckets {
+        bucket_starts[bucket + 1] += bucket_starts[bucket];
+    }
+    let mut by_bucket = items.clone();
+    let mut next = bucket_starts.clone();
+    for item in &items {
+        let slot = &mut next[bucket_of(item)];
+        by_bucket[*slot] = *item;
+        *slot += 1;
+    }
+
+    let mut laid_out = items;
+    let mut offsets = vec![0usize; groups + 1];
+    let mut next = vec![0usize; GROUPS_PER_BUCKET];
+    for bucket in 0..buckets {
+        let first_group = bucket * GROUPS_PER_BUCKET;
+        let bucket_groups = GROUPS_PER_BUCKET.min(groups - first_group);
+        let range = bucket_starts[bucket]..bucket_starts[bucket + 1];
+        let counts = &mut next[..bucket_groups];
+        counts.fill(0);
+        for item in &by_bucket[range.clone()] {
+            counts[item.group() as usize - first_group] += 1;
+        }
+        let mut start = range.start;
+        for (slot, start_of_group) in counts.iter_mut().zip(&mut offsets[first_group..]) {
+            *start_of_group = start;
+            start += std::mem::replace(slot, start);
+        }
+        for item in &by_bucket[range] {
+            let slot = &mut counts[item.group() as usize - first_group];
+            laid_out[*slot] = *item;
+            *slot += 1;
+        }
+    }
+    offsets[groups] = laid_out.len();
+    (laid_out, offsets)
+}
+
 /// Removes the items of the groups `emit_to` asks for, renumbering the groups that stay, and
 /// lays them out group by group with a counting sort (O(n), where sorting the whole store
 /// would cost O(n log n) on millions of items).
@@ -247,20 +300,7 @@ pub fn take_grouped<T: GroupTagged>(
     };
     *groups -= emitted;
 
-    let mut offsets = vec![0usize; emitted + 1];
-    for item in &taken {
-        offsets[item.group() as usize + 1] += 1;
-    }
-    for group in 0..emitted {
-        offsets[group + 1] += offsets[group];
-    }
-    let mut laid_out = taken.clone();
-    let mut next = offsets.clone();
-    for item in taken {
-        let slot = &mut next[item.group() as usize];
-        laid_out[*slot] = item;
-        *slot += 1;
-    }
+    let (mut laid_out, offsets) = lay_out(taken, emitted);
     if within == WithinGroup::Sorted {
         for window in offsets.windows(2) {
             laid_out[window[0]..window[1]].sort_unstable();
@@ -332,5 +372,30 @@ mod tests {
         store.sort();
         assert_eq!(store, items(&[(0, 6), (1, 7)]));
         assert_eq!(groups, 2);
+    }
+
+    proptest::proptest! {
+        /// The two-pass layout is a stable sort by group, and the offsets bound each group,
+        /// across several buckets of groups and with empty ones.
+        #[test]
+        fn the_layout_is_a_stable_sort_by_group(
+            groups in 1usize..3 * GROUPS_PER_BUCKET,
+            picks in proptest::collection::vec((0.0f64..1.0, -5i64..5), 0..2_000),
+        ) {
+            let store: Vec<Item> = picks
+                .iter()
+                .map(|&(at, value)| Item { group: (at * groups as f64) as u32, value })
+                .collect();
+            let (laid_out, offsets) = lay_out(store.clone(), groups);
+            let mut wanted = store;
+            wanted.sort_by_key(|item| item.group);
+            proptest::prop_assert_eq!(&laid_out, &wanted);
+            proptest::prop_assert_eq!(offsets.len(), groups + 1);
+            for group in 0..groups {
+                let members = &laid_out[offsets[group]..offsets[group + 1]];
+                proptest::prop_assert!(members.iter().all(|item| item.group as usize == group));
+            }
+            proptest::prop_assert_eq!(offsets[groups], laid_out.len());
+        }
     }
 }
