@@ -14,12 +14,14 @@ pub mod error;
 pub mod functions;
 pub mod generate;
 pub mod import;
+pub mod logical;
 pub mod output;
 pub mod physical;
 pub mod queries;
 pub mod repl;
 pub mod session;
 pub mod statements;
+mod text_views;
 
 /// Files built into the binary: the saved queries and the sample dataset.
 pub mod embedded {

@@ -12,6 +12,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::catalog::{DataRoot, DataRootSchema, StoreOptions};
 use crate::error::Result;
 use crate::functions;
+use crate::logical;
 use crate::physical::{DenseKeyAggregation, SalesqlOptions};
 
 /// The catalog and schema that hold the data root's tables.
@@ -68,7 +69,9 @@ impl Session {
             .with_default_features();
         // A cluster plans with its scheduler's rules, which ship only DataFusion's operators.
         if settings.cluster.is_none() {
-            builder = builder.with_physical_optimizer_rule(Arc::new(DenseKeyAggregation));
+            builder = builder
+                .with_optimizer_rules(logical::optimizer_rules())
+                .with_physical_optimizer_rule(Arc::new(DenseKeyAggregation));
         }
         let mut state = builder.build();
         root.register(state.runtime_env());

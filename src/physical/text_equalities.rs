@@ -22,6 +22,8 @@ use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
 
+use crate::text_views::ViewProbe;
+
 /// The argument expressions of each aggregate function of an aggregation.
 pub(super) struct Arguments {
     expressions: Vec<Vec<Arc<dyn PhysicalExpr>>>,
@@ -142,43 +144,6 @@ pub(super) fn equal_to_each(column: &StringViewArray, constants: &[Vec<u8>]) -> 
             BooleanArray::new(matches, column.logical_nulls())
         })
         .collect()
-}
-
-/// What a row's view must hold to equal a constant.
-#[derive(Debug, Clone, Copy)]
-enum ViewProbe {
-    /// A constant of at most 12 bytes: the view's length and inline bytes, compared under
-    /// `mask` so that whatever follows the string in the view is ignored.
-    Inline { view: u128, mask: u128 },
-    /// A longer constant: the view's first 8 bytes (length and 4-byte prefix), after which the
-    /// bytes themselves are compared.
-    Outside { head: u64 },
-}
-
-impl ViewProbe {
-    fn new(constant: &[u8]) -> Self {
-        let length = constant.len();
-        let mut bytes = [0u8; 16];
-        bytes[..4].copy_from_slice(&(length as u32).to_le_bytes());
-        if length <= 12 {
-            bytes[4..4 + length].copy_from_slice(constant);
-            let bits = 32 + 8 * length;
-            let mask = if bits == 128 {
-                u128::MAX
-            } else {
-                (1u128 << bits) - 1
-            };
-            Self::Inline {
-                view: u128::from_le_bytes(bytes),
-                mask,
-            }
-        } else {
-            bytes[4..8].copy_from_slice(&constant[..4]);
-            Self::Outside {
-                head: u128::from_le_bytes(bytes) as u64,
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod function_properties;
 mod functions;
 mod generate;
 mod import;
+mod lowercase_comparison;
 mod params;
 mod repl;
 mod s3;
