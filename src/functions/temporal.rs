@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate, Offset, TimeZone};
+use chrono::{Offset, TimeZone};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, PrimitiveArray};
 use datafusion::arrow::compute::kernels::cast;
@@ -137,19 +137,59 @@ fn zone_offset_micros(zone: &Zone, micros: i64) -> i64 {
     i64::from(offset.local_minus_utc()) * 1_000_000
 }
 
-/// Days since the epoch → (year, month 1–12, day).
+/// Days since the epoch → (year, month 1–12, day), in the proleptic Gregorian calendar.
+///
+/// Integer arithmetic on 400-year eras (Howard Hinnant's `civil_from_days`), which is several
+/// times faster than going through a `chrono` date, and fiscal functions call it per row.
 pub fn civil(days: i32) -> (i32, u32, u32) {
-    let date = NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE).unwrap_or_default();
-    (date.year(), date.month(), date.day())
+    // Days since 0000-03-01: years then end in February, so leap days fall last.
+    let shifted = i64::from(days) + 719_468;
+    let era = shifted.div_euclid(DAYS_PER_ERA);
+    let day_of_era = shifted.rem_euclid(DAYS_PER_ERA);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let march_based_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * march_based_month + 2) / 5 + 1;
+    let month = if march_based_month < 10 {
+        march_based_month + 3
+    } else {
+        march_based_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year as i32, month as u32, day as u32)
 }
 
-/// (year, month, day) → days since the epoch.
+/// (year, month, day) → days since the epoch; `None` for a day that does not exist or a year
+/// outside `chrono`'s dates (−262,143 to 262,142).
 pub fn days_from_civil(year: i32, month: u32, day: u32) -> Option<i32> {
-    NaiveDate::from_ymd_opt(year, month, day).map(|d| d.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if !(-262_143..=262_142).contains(&year) {
+        return None;
+    }
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let march_based_month = i64::from((month + 9) % 12);
+    let day_of_year = (153 * march_based_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    i32::try_from(era * DAYS_PER_ERA + day_of_era - 719_468).ok()
 }
 
-/// Days from 0001-01-01 (CE day 1) to 1970-01-01.
-const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+/// The days of 400 Gregorian years.
+const DAYS_PER_ERA: i64 = 146_097;
+
+/// The number of days of `month` (1–12) of `year`.
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
 
 /// The instant of a constant temporal argument (a timestamp of any unit, a date, or a string
 /// such as `'2024-01-01'`), or `None` when it is NULL.
@@ -201,6 +241,7 @@ pub fn add_interval(micros: i64, months: i64, days: i64, nanos: i64) -> Option<i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{Datelike, NaiveDate};
     use datafusion::arrow::array::{Date32Array, TimestampNanosecondArray, TimestampSecondArray};
     use std::sync::Arc;
 
@@ -216,6 +257,42 @@ mod tests {
             let micros = instants(&array).unwrap();
             assert_eq!(micros.value(0), MICROS_PER_DAY, "{array:?}");
             assert!(micros.is_null(1));
+        }
+    }
+
+    proptest::proptest! {
+        /// The calendar arithmetic agrees with `chrono` on every day of ±10,000 years, and on
+        /// which (year, month, day) exist.
+        #[test]
+        fn civil_dates_agree_with_chrono(
+            days in -4_000_000i32..4_000_000,
+            year in -10_000i32..10_000,
+            month in 0u32..14,
+            day in 0u32..33,
+        ) {
+            let date = NaiveDate::from_num_days_from_ce_opt(days + 719_163).unwrap();
+            proptest::prop_assert_eq!(civil(days), (date.year(), date.month(), date.day()));
+            proptest::prop_assert_eq!(days_from_civil(date.year(), date.month(), date.day()), Some(days));
+            let wanted = NaiveDate::from_ymd_opt(year, month, day).map(|d| d.num_days_from_ce() - 719_163);
+            proptest::prop_assert_eq!(days_from_civil(year, month, day), wanted);
+        }
+    }
+
+    #[test]
+    fn the_years_beyond_chronos_have_no_days() {
+        for (year, month, day) in [
+            (262_142, 12, 31),
+            (262_143, 1, 1),
+            (-262_143, 1, 1),
+            (-262_144, 12, 31),
+        ] {
+            let wanted =
+                NaiveDate::from_ymd_opt(year, month, day).map(|d| d.num_days_from_ce() - 719_163);
+            assert_eq!(
+                days_from_civil(year, month, day),
+                wanted,
+                "{year}-{month}-{day}"
+            );
         }
     }
 
