@@ -225,23 +225,15 @@ const GROUPS_PER_BUCKET: usize = 2048;
 /// (a cache miss per item), while each of these two writes to a few places at a time.
 fn lay_out<T: GroupTagged>(items: Vec<T>, groups: usize) -> (Vec<T>, Vec<usize>) {
     let buckets = groups.div_ceil(GROUPS_PER_BUCKET);
-    let bucket_of = |item: &T| item.group() as usize / GROUPS_PER_BUCKET;
-    let mut bucket_starts = vec![0usize; buckets + 1];
-    for item in &items {
-        bucket_starts[bucket_of(item) + 1] += 1;
-    }
-    for bucket in 0..buckets {
-        bucket_starts[bucket + 1] += bucket_starts[bucket];
-    }
-    let mut by_bucket = items.clone();
-    let mut next = bucket_starts.clone();
-    for item in &items {
-        let slot = &mut next[bucket_of(item)];
-        by_bucket[*slot] = *item;
-        *slot += 1;
-    }
-
-    let mut laid_out = items;
+    let (by_bucket, bucket_starts, mut laid_out) = if buckets <= 1 {
+        // One bucket: the items are already in bucket order.
+        let laid_out = items.clone();
+        let starts = vec![0, items.len()];
+        (items, starts, laid_out)
+    } else {
+        let (by_bucket, starts) = by_buckets(&items, buckets);
+        (by_bucket, starts, items)
+    };
     let mut offsets = vec![0usize; groups + 1];
     let mut next = vec![0usize; GROUPS_PER_BUCKET];
     for bucket in 0..buckets {
@@ -266,6 +258,27 @@ fn lay_out<T: GroupTagged>(items: Vec<T>, groups: usize) -> (Vec<T>, Vec<usize>)
     }
     offsets[groups] = laid_out.len();
     (laid_out, offsets)
+}
+
+/// `items` ordered by bucket of [`GROUPS_PER_BUCKET`] groups (keeping their order within a
+/// bucket), and where each of the `buckets` starts (plus the end).
+fn by_buckets<T: GroupTagged>(items: &[T], buckets: usize) -> (Vec<T>, Vec<usize>) {
+    let bucket_of = |item: &T| item.group() as usize / GROUPS_PER_BUCKET;
+    let mut starts = vec![0usize; buckets + 1];
+    for item in items {
+        starts[bucket_of(item) + 1] += 1;
+    }
+    for bucket in 0..buckets {
+        starts[bucket + 1] += starts[bucket];
+    }
+    let mut by_bucket = items.to_vec();
+    let mut next = starts.clone();
+    for item in items {
+        let slot = &mut next[bucket_of(item)];
+        by_bucket[*slot] = *item;
+        *slot += 1;
+    }
+    (by_bucket, starts)
 }
 
 /// Removes the items of the groups `emit_to` asks for, renumbering the groups that stay, and
