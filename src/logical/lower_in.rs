@@ -15,6 +15,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, StringArrayType, StringViewArray,
 };
 use datafusion::arrow::buffer::BooleanBuffer;
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Result, ScalarValue, exec_err};
@@ -187,16 +188,21 @@ impl ScalarUDFImpl for LowerIn {
                 ColumnarValue::Array(_) => exec_err!("{NAME}: constants must be scalars"),
             })
             .collect::<Result<Vec<_>>>()?;
-        let text = args.args[0].to_array(args.number_rows)?;
+        let rows = match &args.args[0] {
+            ColumnarValue::Scalar(_) => 1,
+            ColumnarValue::Array(array) => array.len(),
+        };
+        let text = args.args[0].to_array(rows)?;
         let matches: ArrayRef = match text.data_type() {
-            DataType::Utf8View => {
-                Arc::new(lowercase_view_matches(text.as_string_view(), &constants))
-            }
             DataType::Utf8 => Arc::new(lowercase_matches(&text.as_string::<i32>(), &constants)),
             DataType::LargeUtf8 => {
                 Arc::new(lowercase_matches(&text.as_string::<i64>(), &constants))
             }
-            other => return exec_err!("{NAME}: argument must be text, not {other}"),
+            // Views, and whatever else `lower` takes (a NULL, a dictionary of text), as views.
+            _ => {
+                let views = cast(&text, &DataType::Utf8View)?;
+                Arc::new(lowercase_view_matches(views.as_string_view(), &constants))
+            }
         };
         Ok(match &args.args[0] {
             ColumnarValue::Scalar(_) => {

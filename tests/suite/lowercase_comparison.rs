@@ -18,6 +18,8 @@ const QUERIES: &[&str] = &[
     "SELECT count(*) FILTER (WHERE lower(x) = 'won') AS won, count(*) AS decided FROM t \
      WHERE lower(x) IN ('won', 'lost', 'σ')",
     "SELECT lower(x) = 'won', count(*) FROM t GROUP BY lower(x) = 'won'",
+    "SELECT lower(NULL) = 'won', lower('WON') IN ('won'), lower(arrow_cast(x, 'Dictionary(Int32, Utf8)')) = 'won', \
+     lower(arrow_cast(x, 'LargeUtf8')) = 'lost' FROM t",
     "SELECT count(*) FILTER (WHERE lower(x) = 'won'), count(*) FILTER (WHERE lower(x) = 'lost'), \
      count(*) FILTER (WHERE lower(x) IN ('won', 'ß')) FROM t",
 ];
