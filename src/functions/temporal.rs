@@ -160,13 +160,10 @@ pub fn civil(days: i32) -> (i32, u32, u32) {
     (year as i32, month as u32, day as u32)
 }
 
-/// (year, month, day) → days since the epoch; `None` for a day that does not exist or a year
-/// outside `chrono`'s dates (−262,143 to 262,142).
+/// (year, month, day) → days since the epoch; `None` for a day that does not exist or lies
+/// beyond the days an `i32` counts (about ±5.8 million years, as [`civil`] reads them).
 pub fn days_from_civil(year: i32, month: u32, day: u32) -> Option<i32> {
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    if !(-262_143..=262_142).contains(&year) {
         return None;
     }
     let year = i64::from(year) - i64::from(month <= 2);
@@ -279,21 +276,30 @@ mod tests {
     }
 
     #[test]
-    fn the_years_beyond_chronos_have_no_days() {
-        for (year, month, day) in [
-            (262_142, 12, 31),
-            (262_143, 1, 1),
-            (-262_143, 1, 1),
-            (-262_144, 12, 31),
+    fn every_day_an_i32_counts_goes_there_and_back() {
+        for days in [
+            i32::MIN,
+            i32::MIN + 1,
+            -719_469,
+            -719_468,
+            0,
+            95_000_000,
+            i32::MAX,
         ] {
-            let wanted =
-                NaiveDate::from_ymd_opt(year, month, day).map(|d| d.num_days_from_ce() - 719_163);
-            assert_eq!(
-                days_from_civil(year, month, day),
-                wanted,
-                "{year}-{month}-{day}"
-            );
+            let (year, month, day) = civil(days);
+            assert_eq!(days_from_civil(year, month, day), Some(days), "{days}");
         }
+        let (year, month, day) = civil(i32::MAX);
+        let next = if day < days_in_month(year, month) {
+            (year, month, day + 1)
+        } else {
+            (year, month + 1, 1)
+        };
+        assert_eq!(
+            days_from_civil(next.0, next.1, next.2),
+            None,
+            "past the last day"
+        );
     }
 
     #[test]

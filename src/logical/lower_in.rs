@@ -61,11 +61,19 @@ impl OptimizerRule for LowercaseComparison {
             return Ok(Transformed::no(plan));
         }
         let names = NamePreserver::new(&plan);
-        plan.map_expressions(|expression| {
+        let mut rewrite = |expression: Expr| {
             let name = names.save(&expression);
             expression
                 .transform_up(|e| Ok(lowercase_comparison(e)))
                 .map(|rewritten| rewritten.update_data(|e| name.restore(e)))
+        };
+        plan.map_expressions(|expression| {
+            // A grouping set keeps the names of the expressions inside it, not its own.
+            if let Expr::GroupingSet(_) = &expression {
+                expression.map_children(&mut rewrite)
+            } else {
+                rewrite(expression)
+            }
         })
     }
 }
@@ -92,7 +100,7 @@ fn lowercase_comparison(expression: Expr) -> Transformed<Expr> {
             expr,
             list,
             negated,
-        }) => lowered(expr).and_then(|text| {
+        }) if !list.is_empty() => lowered(expr).and_then(|text| {
             let constants = list.iter().map(text_constant).collect::<Option<Vec<_>>>()?;
             let call = lower_in_call(text, constants);
             Some(if *negated {
@@ -239,7 +247,7 @@ fn lowercase_view_matches(text: &StringViewArray, constants: &[String]) -> Boole
     if others.count_set_bits() > 0 {
         let mut fixed = BooleanBufferBuilder::new(rows);
         fixed.append_buffer(&matches);
-        for row in others.set_indices() {
+        for row in others.set_indices().filter(|row| text.is_valid(*row)) {
             fixed.set_bit(row, lowercase_is_one_of(text.value(row), constants));
         }
         matches = fixed.finish();

@@ -142,7 +142,9 @@ pub(super) fn equal_to_each(column: &StringViewArray, constants: &[Vec<u8>]) -> 
                     BooleanBuffer::collect_bool(views.len(), |row| (views[row] ^ view) & mask == 0)
                 }
                 ViewProbe::Outside { head } => BooleanBuffer::collect_bool(views.len(), |row| {
-                    views[row] as u64 == head && column.value(row).as_bytes() == constant
+                    views[row] as u64 == head
+                        && column.is_valid(row)
+                        && column.value(row).as_bytes() == constant
                 }),
             };
             BooleanArray::new(matches, column.logical_nulls())

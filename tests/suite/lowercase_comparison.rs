@@ -18,6 +18,8 @@ const QUERIES: &[&str] = &[
     "SELECT count(*) FILTER (WHERE lower(x) = 'won') AS won, count(*) AS decided FROM t \
      WHERE lower(x) IN ('won', 'lost', 'σ')",
     "SELECT lower(x) = 'won', count(*) FROM t GROUP BY lower(x) = 'won'",
+    "SELECT lower(x) = 'won' AS w, lower(x) IN ('lost') AS l, count(*) FROM t \
+     GROUP BY ROLLUP (lower(x) = 'won', lower(x) IN ('lost'))",
     "SELECT lower(NULL) = 'won', lower('WON') IN ('won'), lower(arrow_cast(x, 'Dictionary(Int32, Utf8)')) = 'won', \
      lower(arrow_cast(x, 'LargeUtf8')) = 'lost' FROM t",
     "SELECT count(*) FILTER (WHERE lower(x) = 'won'), count(*) FILTER (WHERE lower(x) = 'lost'), \
@@ -115,5 +117,28 @@ async fn comparisons_of_lower_become_lower_in() {
             !rewritten,
             "{plan}"
         );
+    }
+}
+
+/// An empty IN list (possible through the DataFrame API) is false, and NOT IN true, even for
+/// NULL rows, as DataFusion simplifies it: it is left to DataFusion.
+#[tokio::test]
+async fn empty_in_lists_are_left_alone() {
+    use datafusion::functions::expr_fn::lower;
+    use datafusion::prelude::{col, in_list};
+
+    let rows = [Some("Won".to_string()), None];
+    for negated in [false, true] {
+        let mut answers = Vec::new();
+        for rewritten in [true, false] {
+            let frame = session(&rows, rewritten)
+                .table("t")
+                .await
+                .unwrap()
+                .filter(in_list(lower(col("x")), vec![], negated))
+                .unwrap();
+            answers.push(frame.count().await.unwrap());
+        }
+        assert_eq!(answers, [if negated { 2 } else { 0 }; 2]);
     }
 }
