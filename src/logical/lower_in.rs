@@ -10,9 +10,8 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::BooleanBufferBuilder;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, StringArrayType, StringViewArray,
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, StringArrayType, StringViewArray,
 };
 use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::compute::cast;
