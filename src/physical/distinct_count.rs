@@ -28,6 +28,7 @@ use datafusion::physical_expr::aggregate::{AggregateExprBuilder, AggregateFuncti
 use datafusion::physical_plan::aggregates::AggregateExec;
 
 use super::key_table::KeyTable;
+use crate::functions::groups::selected;
 
 /// `aggregate` with each `count(DISTINCT x)` of a BIGINT `x` counted by a
 /// [`DistinctCountAccumulator`]; `None` when it has none.
@@ -290,8 +291,8 @@ impl GroupsAccumulator for DistinctCountAccumulator {
             return Ok(());
         }
         for (row, (&group, &value)) in rows.enumerate() {
-            let counted = nulls.is_none_or(|nulls| nulls.is_valid(row))
-                && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            let counted =
+                nulls.is_none_or(|nulls| nulls.is_valid(row)) && selected(opt_filter, row);
             if counted {
                 self.insert(group, value);
             }
@@ -374,9 +375,7 @@ impl GroupsAccumulator for DistinctCountAccumulator {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let values = values[0].as_primitive::<Int64Type>();
-        let counted = |row: usize| {
-            values.is_valid(row) && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row))
-        };
+        let counted = |row: usize| values.is_valid(row) && selected(opt_filter, row);
         let offsets = OffsetBuffer::<i32>::from_lengths(
             (0..values.len()).map(|row| usize::from(counted(row))),
         );
