@@ -9,14 +9,13 @@ use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Int64Array, RecordBatch, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use proptest::prelude::*;
 
-use super::common::{register_table_t, rows_of_partition};
+use super::common::{register_table_t, rows_of_partition, sorted_rows};
 use datafusion::physical_plan::aggregates::AggregateExec;
 use salesql::physical::{DenseDistinctCount, DenseKeyAggregation};
 
@@ -119,25 +118,7 @@ fn session_with_memory(case: &Case, dense: bool, memory_limit: Option<usize>) ->
 
 /// The rows of `sql`'s answer as text, sorted.
 async fn answer(context: &SessionContext, sql: &str) -> Vec<String> {
-    let batches = context.sql(sql).await.unwrap().collect().await.unwrap();
-    let options = FormatOptions::default().with_null("NULL");
-    let mut rows = Vec::new();
-    for batch in &batches {
-        let formatters: Vec<ArrayFormatter> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect();
-            rows.push(cells.join("|"));
-        }
-    }
-    rows.sort();
-    rows
+    sorted_rows(&context.sql(sql).await.unwrap().collect().await.unwrap())
 }
 
 /// The physical plan of `sql`, as text.

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{RecordBatch, StringViewArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
 use proptest::prelude::*;
+
+use super::common::sorted_rows;
 
 const QUERIES: &[&str] = &[
     "SELECT x, lower(x) = 'won', 'lost' = lower(x), lower(x) <> 'ß', \
@@ -58,24 +59,7 @@ async fn answer(context: &SessionContext, sql: &str) -> (Vec<String>, Vec<String
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let batches = frame.collect().await.unwrap();
-    let options = FormatOptions::default().with_null("NULL");
-    let mut rows = Vec::new();
-    for batch in &batches {
-        let formatters: Vec<ArrayFormatter> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect();
-            rows.push(cells.join("|"));
-        }
-    }
-    rows.sort();
+    let rows = sorted_rows(&frame.collect().await.unwrap());
     (names, rows)
 }
 
