@@ -52,6 +52,22 @@ pub(crate) fn is_inline_ascii(view: u128) -> bool {
     view as u32 <= 12 && view & STRING_TOP_BITS == 0
 }
 
+/// Every byte of a view set to `byte`.
+const fn every_byte(byte: u8) -> u128 {
+    u128::from_le_bytes([byte; 16])
+}
+
+/// The view of an inline ASCII string ([`is_inline_ascii`]) lowercased: its uppercase letters
+/// get their case bit (0x20), all twelve bytes at once. No byte of such a view reaches 0x80,
+/// so adding 0x3F sets a byte's top bit exactly when it is `A` or above, and adding 0x25
+/// exactly when it is above `Z`, without a carry into the next byte.
+pub(crate) fn lowercase_inline_ascii(view: u128) -> u128 {
+    let from_a = view + every_byte(0x80 - b'A');
+    let beyond_z = view + every_byte(0x80 - (b'Z' + 1));
+    let uppercase = from_a & !beyond_z & STRING_TOP_BITS;
+    view | (uppercase >> 2)
+}
+
 /// What an inline ASCII view must hold for its string, lowercased, to equal a constant.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LowercaseProbe {
@@ -128,6 +144,12 @@ mod tests {
                 Some(probe) => prop_assert_eq!(probe.matches(view), wanted),
                 None => prop_assert!(!wanted),
             }
+        }
+
+        /// Lowercasing an inline ASCII view gives the view of the lowercased string.
+        #[test]
+        fn inline_views_lowercase_as_their_strings(text in "[ -~]{0,12}") {
+            prop_assert_eq!(lowercase_inline_ascii(view(&text)), view(&text.to_lowercase()));
         }
 
         /// An exact probe of a short constant matches exactly the views of its constant.

@@ -13,6 +13,7 @@ pub mod funnel_counts;
 pub mod funnel_leak;
 pub mod funnel_shape;
 pub mod groups;
+pub mod lower;
 pub mod max_concurrent;
 pub mod open_at;
 pub mod open_series;
@@ -59,7 +60,11 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
 /// DataFusion built-ins that salesql replaces with faster implementations of the same
 /// semantics (same name, signature and results).
 pub fn builtin_overrides() -> Vec<Arc<ScalarUDF>> {
-    vec![utc_as_naive::date_trunc(), utc_as_naive::date_part()]
+    vec![
+        utc_as_naive::date_trunc(),
+        utc_as_naive::date_part(),
+        lower::lower(),
+    ]
 }
 
 /// Registers every sales function, and the faster built-ins, in `registry`.

@@ -27,6 +27,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
+use crate::functions::lower::Lower;
 use crate::text_views::{LowercaseProbe, is_inline_ascii};
 
 const NAME: &str = "lower_in";
@@ -122,7 +123,12 @@ fn lowered(expression: &Expr) -> Option<&Expr> {
         return None;
     };
     match args.as_slice() {
-        [argument] if func.inner().downcast_ref::<LowerFunc>().is_some() => Some(argument),
+        [argument]
+            if func.inner().downcast_ref::<LowerFunc>().is_some()
+                || func.inner().downcast_ref::<Lower>().is_some() =>
+        {
+            Some(argument)
+        }
         _ => None,
     }
 }
