@@ -1,8 +1,9 @@
 //! What salesql changes in DataFusion's physical plans: [`DenseKeyAggregation`] runs
-//! group-bys on one BIGINT key (opportunity and rep ids) without a hash table, and without a
-//! partial aggregation when their functions only collect rows (`window_funnel`), and counts
-//! distinct BIGINT values per group without a hash set of pairs ([`DenseDistinctCount`]). It
-//! is on unless `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
+//! group-bys on one BIGINT key (opportunity and rep ids) without a hash table, runs any
+//! group-by without a partial aggregation when one of its functions holds every value
+//! (`window_funnel`, `median`, `percentile_cont`), and counts distinct BIGINT values per group
+//! without a hash set of pairs ([`DenseDistinctCount`]). It is on unless
+//! `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
 
 mod dense_aggregate;
 mod dense_keys;
@@ -18,6 +19,7 @@ use datafusion::common::{Result, extensions_options};
 use datafusion::config::{ConfigExtension, ConfigOptions};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::InputOrderMode;
 use datafusion::physical_plan::Partitioning;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::repartition::RepartitionExec;
@@ -39,10 +41,11 @@ impl ConfigExtension for SalesqlOptions {
     const PREFIX: &'static str = "salesql";
 }
 
-/// Replaces each final (or single-phase) `AggregateExec` grouped by one BIGINT expression
-/// with a [`DenseAggregateExec`] (when the partial aggregation below it only collects rows
-/// into lists, the dense one aggregates the rows repartitioned on the key instead), and counts
-/// the distinct BIGINT values of any aggregation with a [`DistinctCountAccumulator`]. It runs
+/// Replaces a final aggregation of partial ones where a function holds every value
+/// ([`HOLDING`]) with one aggregation of the rows repartitioned on the key, each final (or
+/// single-phase) `AggregateExec` grouped by one BIGINT expression with a
+/// [`DenseAggregateExec`], and counts the distinct BIGINT values of any aggregation with a
+/// [`DistinctCountAccumulator`]. It runs
 /// after DataFusion's own rules, so the plan's shape (partial aggregates, repartitioning) is
 /// otherwise DataFusion's.
 #[derive(Debug, Default)]
@@ -65,15 +68,18 @@ impl PhysicalOptimizerRule for DenseKeyAggregation {
             let Some(aggregate) = node.downcast_ref::<AggregateExec>() else {
                 return Ok(Transformed::no(node));
             };
-            let counting = distinct_count::with_dense_distinct_counts(aggregate);
-            let aggregate = counting.as_ref().unwrap_or(aggregate);
             let single = single_phase(aggregate);
-            let dense = DenseAggregateExec::try_replace(single.as_ref().unwrap_or(aggregate));
-            Ok(match (dense, counting) {
-                (Some(dense), _) => Transformed::yes(Arc::new(dense) as Arc<dyn ExecutionPlan>),
-                (None, Some(counting)) => Transformed::yes(Arc::new(counting) as _),
-                (None, None) => Transformed::no(node),
-            })
+            let counting =
+                distinct_count::with_dense_distinct_counts(single.as_ref().unwrap_or(aggregate));
+            let rewritten = counting.or(single);
+            let aggregate = rewritten.as_ref().unwrap_or(aggregate);
+            Ok(
+                match (DenseAggregateExec::try_replace(aggregate), rewritten) {
+                    (Some(dense), _) => Transformed::yes(Arc::new(dense) as Arc<dyn ExecutionPlan>),
+                    (None, Some(rewritten)) => Transformed::yes(Arc::new(rewritten) as _),
+                    (None, None) => Transformed::no(node),
+                },
+            )
         })
         .data()
     }
@@ -87,13 +93,19 @@ impl PhysicalOptimizerRule for DenseKeyAggregation {
     }
 }
 
-/// Aggregate functions whose partial state holds every input row they keep (`window_funnel`'s
-/// events), so that a partial aggregation only turns rows into lists.
-const COLLECTING: &[&str] = &["window_funnel"];
+/// Aggregate functions whose partial state holds every input value they keep
+/// (`window_funnel`'s events, the values `median` and `percentile_cont` select from), so that a
+/// partial aggregation only turns rows into lists, which are then flattened, shuffled and
+/// copied again to be merged.
+const HOLDING: &[&str] = &["window_funnel", "median", "percentile_cont"];
 
-/// For a final aggregation of a hash repartitioning of a partial one whose functions all
-/// collect their rows ([`COLLECTING`]): one single-phase aggregation of the input
-/// repartitioned on the group key, which skips building, shuffling and merging lists.
+/// For a final aggregation of a hash repartitioning of a partial one where some function
+/// holds its values ([`HOLDING`]): one single-phase aggregation of the input repartitioned on
+/// the group key. Its other functions lose their partial reduction, but the holding ones skip
+/// building, shuffling and merging lists; at scale 50, cycle_time (two medians and a
+/// percentile over six groups) took 0.62 s the first way and 0.47 s this way. Grouping sets
+/// are left alone (a grand total cannot be computed per key), as are aggregations that need
+/// their input in some order.
 fn single_phase(aggregate: &AggregateExec) -> Option<AggregateExec> {
     if *aggregate.mode() != AggregateMode::FinalPartitioned {
         return None;
@@ -103,11 +115,19 @@ fn single_phase(aggregate: &AggregateExec) -> Option<AggregateExec> {
         return None;
     };
     let partial = shuffle.input().downcast_ref::<AggregateExec>()?;
-    let collecting = partial
+    let holding = partial
         .aggr_expr()
         .iter()
-        .all(|a| COLLECTING.contains(&a.fun().name()));
-    if shuffle.preserve_order() || *partial.mode() != AggregateMode::Partial || !collecting {
+        .any(|a| !a.is_distinct() && HOLDING.contains(&a.fun().name()));
+    let plain = *partial.mode() == AggregateMode::Partial
+        && partial.group_expr().is_single()
+        && *partial.input_order_mode() == InputOrderMode::Linear
+        && partial
+            .required_input_ordering()
+            .iter()
+            .all(Option::is_none)
+        && partial.limit_options().is_none();
+    if shuffle.preserve_order() || !plain || !holding {
         return None;
     }
     let keys = partial.group_expr().input_exprs();

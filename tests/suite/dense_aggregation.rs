@@ -137,7 +137,19 @@ const QUERIES: &[&str] = &[
     TEXT_FUNNEL,
     DISTINCT_COUNTS,
     "SELECT f, count(DISTINCT k), count(DISTINCT k + v) FILTER (WHERE v > 2) FROM t GROUP BY f",
+    HOLDING,
+    "SELECT k, median(v) FILTER (WHERE f), percentile_cont(0.9) WITHIN GROUP (ORDER BY v + k), \
+     avg(v), count(DISTINCT v) FROM t GROUP BY k",
+    "SELECT f, median(v), count(*) FROM t GROUP BY ROLLUP (f)",
+    "SELECT median(v), percentile_cont(0.5) WITHIN GROUP (ORDER BY v DESC) FROM t",
+    "SELECT f, median(DISTINCT v), count(*) FROM t GROUP BY f",
 ];
+
+/// A group-by on a key that is not BIGINT with functions that hold every value (`median`,
+/// `percentile_cont`) next to ones that reduce them: planned as one aggregation of the rows
+/// repartitioned on the key.
+const HOLDING: &str = "SELECT f, median(v), percentile_cont(0.25) WITHIN GROUP (ORDER BY v), \
+     count(*), count(DISTINCT k), sum(v) FILTER (WHERE v > 2) FROM t GROUP BY f";
 
 /// Funnel conditions testing one text column against constants, inline (12 bytes or fewer)
 /// and not, with NULLs: evaluated together by the dense aggregation.
@@ -393,10 +405,11 @@ async fn a_dense_aggregation_leaves_other_operators_their_share_of_memory() {
     );
 }
 
-/// `window_funnel` keeps every event in its partial state, so its group-by skips the partial
-/// aggregation: rows are repartitioned on the key and aggregated once, with the same answer.
+/// `window_funnel` keeps every event in its partial state (as `median` keeps every value), so
+/// its group-by skips the partial aggregation: rows are repartitioned on the key and
+/// aggregated once, with the same answer.
 #[tokio::test]
-async fn collecting_group_bys_aggregate_once_after_repartitioning_rows() {
+async fn holding_group_bys_aggregate_once_after_repartitioning_rows() {
     let rows = 5_000;
     let case = Case {
         rows: (0..rows)
@@ -408,14 +421,30 @@ async fn collecting_group_bys_aggregate_once_after_repartitioning_rows() {
         target_partitions: 2,
     };
     let dense = session(&case, true);
-    let plan = plan(&dense, FUNNEL).await;
+    let funnel = plan(&dense, FUNNEL).await;
     assert!(
-        plan.contains("DenseAggregateExec: mode=SinglePartitioned"),
-        "{plan}"
+        funnel.contains("DenseAggregateExec: mode=SinglePartitioned"),
+        "{funnel}"
     );
-    assert!(!plan.contains("mode=Partial"), "{plan}");
+    assert!(!funnel.contains("mode=Partial"), "{funnel}");
     assert_eq!(
         answer(&dense, FUNNEL).await,
         answer(&session(&case, false), FUNNEL).await
     );
+    // So are group-bys on other keys where a function holds every value, but not grouping
+    // sets, whose grand total spans every key.
+    let holding = plan(&dense, HOLDING).await;
+    assert!(
+        holding.contains("AggregateExec: mode=SinglePartitioned"),
+        "{holding}"
+    );
+    assert!(!holding.contains("mode=Partial"), "{holding}");
+    let rollup = "SELECT f, median(v) FROM t GROUP BY ROLLUP (f)";
+    assert!(plan(&dense, rollup).await.contains("mode=Partial"));
+    for sql in [HOLDING, rollup] {
+        assert_eq!(
+            answer(&dense, sql).await,
+            answer(&session(&case, false), sql).await
+        );
+    }
 }
