@@ -1,7 +1,7 @@
 //! What salesql changes in DataFusion's physical plans: [`DenseKeyAggregation`] runs
 //! group-bys on one BIGINT key (opportunity and rep ids) without a hash table, runs any
 //! group-by without a partial aggregation when one of its functions holds every value
-//! (`window_funnel`, `median`, `percentile_cont`), and counts distinct BIGINT values per group
+//! (`window_funnel`, `max_concurrent`, `median`, `percentile_cont`), and counts distinct BIGINT values per group
 //! without a hash set of pairs ([`DenseDistinctCount`]). It is on unless
 //! `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
 
@@ -94,10 +94,15 @@ impl PhysicalOptimizerRule for DenseKeyAggregation {
 }
 
 /// Aggregate functions whose partial state holds every input value they keep
-/// (`window_funnel`'s events, the values `median` and `percentile_cont` select from), so that a
-/// partial aggregation only turns rows into lists, which are then flattened, shuffled and
-/// copied again to be merged.
-const HOLDING: &[&str] = &["window_funnel", "median", "percentile_cont"];
+/// (`window_funnel`'s events, `max_concurrent`'s openings and closings, the values `median`
+/// and `percentile_cont` select from), so that a partial aggregation only turns rows into
+/// lists, which are then flattened, shuffled and copied again to be merged.
+const HOLDING: &[&str] = &[
+    "window_funnel",
+    "max_concurrent",
+    "median",
+    "percentile_cont",
+];
 
 /// For a final aggregation of a hash repartitioning of a partial one where some function
 /// holds its values ([`HOLDING`]): one single-phase aggregation of the input repartitioned on
