@@ -13,7 +13,7 @@ use crate::catalog::{DataRoot, DataRootSchema, StoreOptions};
 use crate::error::Result;
 use crate::functions;
 use crate::logical;
-use crate::physical::{DenseKeyAggregation, SalesqlOptions};
+use crate::physical::{DenseKeyAggregation, SalesqlOptions, SpreadScans};
 
 /// The catalog and schema that hold the data root's tables.
 pub const CATALOG: &str = "datafusion";
@@ -71,7 +71,8 @@ impl Session {
         if settings.cluster.is_none() {
             builder = builder
                 .with_optimizer_rules(logical::optimizer_rules())
-                .with_physical_optimizer_rule(Arc::new(DenseKeyAggregation));
+                .with_physical_optimizer_rule(Arc::new(DenseKeyAggregation))
+                .with_physical_optimizer_rule(Arc::new(SpreadScans));
         }
         let mut state = builder.build();
         root.register(state.runtime_env());

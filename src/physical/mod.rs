@@ -3,13 +3,16 @@
 //! group-by without a partial aggregation when one of its functions holds every value
 //! (`window_funnel`, `max_concurrent`, `median`, `percentile_cont`), and counts distinct BIGINT values per group
 //! without a hash set of pairs ([`DenseDistinctCount`]). It is on unless
-//! `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]).
+//! `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]). [`SpreadScans`] lets every
+//! partition read a time-sorted table whose order the query does not use
+//! (`SET salesql.spread_scans = false` turns it off).
 
 mod dense_aggregate;
 mod dense_keys;
 mod distinct_count;
 mod key_table;
 mod replay;
+mod spread_scans;
 mod text_equalities;
 
 use std::sync::Arc;
@@ -27,6 +30,7 @@ use datafusion::physical_plan::repartition::RepartitionExec;
 pub use dense_aggregate::DenseAggregateExec;
 pub use dense_keys::DenseKeys;
 pub use distinct_count::{DenseDistinctCount, DistinctCountAccumulator};
+pub use spread_scans::SpreadScans;
 
 extensions_options! {
     /// salesql's own settings, under `salesql.` (`SET salesql.dense_aggregation = false`).
@@ -34,6 +38,9 @@ extensions_options! {
         /// Group-bys on one BIGINT key use a table indexed by the key instead of a hash table,
         /// and so do distinct counts of BIGINT values.
         pub dense_aggregation: bool, default = true
+        /// Parquet scans whose order no operator uses are read by every partition at once,
+        /// their files split across the partitions ([`SpreadScans`]).
+        pub spread_scans: bool, default = true
     }
 }
 

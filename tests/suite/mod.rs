@@ -17,3 +17,4 @@ mod repl;
 mod s3;
 mod saved_queries;
 mod saved_query_answers;
+mod spread_scans;
