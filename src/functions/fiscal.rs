@@ -112,6 +112,18 @@ pub fn map_fiscal<T: ArrowPrimitiveType>(
 ) -> Result<PrimitiveArray<T>> {
     let days = local_days(ts)?;
     let starts = start_months.as_primitive::<Int64Type>();
+    // The usual call has a constant start month, broadcast to the batch: one check, then a
+    // map without branches, keeping the dates' NULLs (NULL days read as day 0, then dropped).
+    if let Some(&start) = starts.values().first()
+        && (1..=12).contains(&start)
+        && starts.null_count() == 0
+        && starts.values().iter().all(|s| *s == start)
+    {
+        return Ok(days.unary(|day| {
+            let (year, month, _) = civil(day);
+            f(year, month, start as u32)
+        }));
+    }
     let mut out = Vec::with_capacity(days.len());
     let mut valid = Vec::with_capacity(days.len());
     for row in 0..days.len() {
@@ -133,7 +145,51 @@ pub fn map_fiscal<T: ArrowPrimitiveType>(
 
 #[cfg(test)]
 mod tests {
+    use datafusion::arrow::array::{Date32Array, Int32Array, Int64Array};
+    use datafusion::arrow::datatypes::Int32Type;
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// A constant start month (the broadcast fast path) and one that varies by row give
+        /// what each row gives alone, NULL dates staying NULL.
+        #[test]
+        fn constant_start_months_map_as_rows_do(
+            days in proptest::collection::vec(proptest::option::weighted(0.9, -1_000_000i32..1_000_000), 0..50),
+            start in 1i64..=12,
+        ) {
+            let dates: ArrayRef = Arc::new(Date32Array::from(days.clone()));
+            let period = |year: i32, month: u32, start: u32| {
+                let (year, month) = Granularity::Quarter.period_start(year, month, start);
+                year * 100 + month as i32
+            };
+            let constant: ArrayRef = Arc::new(Int64Array::from(vec![start; days.len()]));
+            let fast = map_fiscal::<Int32Type>("t", &dates, &constant, period).unwrap();
+            // A NULL start month in an extra row sends the same rows through the row loop.
+            let mut varied = vec![Some(start); days.len()];
+            varied.push(None);
+            let mut with_extra = days.clone();
+            with_extra.push(Some(0));
+            let slow = map_fiscal::<Int32Type>(
+                "t",
+                &(Arc::new(Date32Array::from(with_extra)) as ArrayRef),
+                &(Arc::new(Int64Array::from(varied)) as ArrayRef),
+                period,
+            )
+            .unwrap();
+            let expected: Int32Array = days
+                .iter()
+                .map(|day| day.map(|d| {
+                    let (year, month, _) = civil(d);
+                    period(year, month, start as u32)
+                }))
+                .collect();
+            prop_assert_eq!(&fast, &expected);
+            prop_assert_eq!(&slow.slice(0, days.len()), &expected);
+            prop_assert!(slow.is_null(days.len()));
+        }
+    }
 
     #[test]
     fn fiscal_years_are_named_by_the_year_they_end_in() {
