@@ -7,8 +7,9 @@
 //! row groups in the last files, which one partition reads while the others idle: the scan of
 //! rep_scorecard's year of activities ran on one core.
 //!
-//! Where no operator above the scan needs its order (none requires it, through operators that
-//! keep their input's order up to the root), this rule drops the declared order and splits each
+//! Where no operator above the scan needs its order (every one up to the root is known to read
+//! its input in any order, or passes the order on to one that does), this rule drops the
+//! declared order and splits each
 //! file into one byte range per partition, dealt across the partitions, so that any window of
 //! files is shared among them; DataFusion's work stealing (on unless
 //! `datafusion.execution.enable_file_stream_work_stealing` is off), allowed again once the
@@ -23,9 +24,17 @@ use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, ParquetSo
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::aggregates::AggregateExec;
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::joins::HashJoinExec;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::union::UnionExec;
 
-use super::SalesqlOptions;
+use super::{DenseAggregateExec, SalesqlOptions, uses_input_order};
 
 /// Files smaller than this are not split (one range would hold no row group).
 const MIN_SPLIT_BYTES: u64 = 1 << 20;
@@ -71,15 +80,12 @@ fn spread(plan: Arc<dyn ExecutionPlan>, order_needed: bool) -> Arc<dyn Execution
     if children.is_empty() {
         return plan;
     }
-    let required = plan.required_input_ordering();
-    let maintained = plan.maintains_input_order();
     let mut changed = false;
     let new_children: Vec<Arc<dyn ExecutionPlan>> = children
         .into_iter()
         .enumerate()
         .map(|(index, child)| {
-            let needed = required.get(index).is_none_or(Option::is_some)
-                || (order_needed && maintained.get(index).is_none_or(|kept| *kept));
+            let needed = child_order_needed(plan.as_ref(), index, order_needed);
             let new_child = spread(Arc::clone(child), needed);
             changed |= !Arc::ptr_eq(&new_child, child);
             new_child
@@ -93,6 +99,38 @@ fn spread(plan: Arc<dyn ExecutionPlan>, order_needed: bool) -> Arc<dyn Execution
     Arc::clone(&plan)
         .replace_children(new_children, recompute)
         .unwrap_or(plan)
+}
+
+/// Whether child `index` of `plan` must keep its order, given whether `plan`'s own order is
+/// `needed`: when `plan` requires it, when `plan` passes it on to a consumer that needs it,
+/// and for any operator not known to read its input in any order. (`UnnestExec` passes its
+/// input's order on without saying so; a partial aggregation's `first_value(x ORDER BY t)`
+/// reads rows as they come when its input was sorted on `t`, and requires nothing.)
+fn child_order_needed(plan: &dyn ExecutionPlan, index: usize, needed: bool) -> bool {
+    let required = plan
+        .required_input_ordering()
+        .get(index)
+        .is_none_or(Option::is_some);
+    let passed_on = needed
+        && plan
+            .maintains_input_order()
+            .get(index)
+            .is_none_or(|kept| *kept);
+    if required || passed_on {
+        return true;
+    }
+    if let Some(aggregate) = plan.downcast_ref::<AggregateExec>() {
+        return aggregate.aggr_expr().iter().any(|a| uses_input_order(a));
+    }
+    let any_order = plan.is::<FilterExec>()
+        || plan.is::<ProjectionExec>()
+        || plan.is::<RepartitionExec>()
+        || plan.is::<CoalescePartitionsExec>()
+        || plan.is::<UnionExec>()
+        || plan.is::<HashJoinExec>()
+        || plan.is::<SortExec>()
+        || plan.is::<DenseAggregateExec>();
+    !any_order
 }
 
 /// The scan `plan` without its declared order, its files split across its partitions; `None`

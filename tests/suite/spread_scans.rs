@@ -11,7 +11,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
 use datafusion::prelude::SessionContext;
 use salesql::{Session, SessionSettings};
 
@@ -71,7 +71,10 @@ fn write_events(root: &Path) {
     }
 }
 
-async fn session(root: &Path, spread: bool) -> Session {
+/// A session over `root` with two partitions, salesql's physical rules on or off, and work
+/// stealing between partitions on or off (off, each partition reads exactly its own files and
+/// ranges).
+async fn session(root: &Path, rules: bool, stealing: bool) -> Session {
     let session = Session::open(&SessionSettings {
         data: Some(root.display().to_string()),
         target_partitions: Some(2),
@@ -79,10 +82,10 @@ async fn session(root: &Path, spread: bool) -> Session {
     })
     .await
     .unwrap();
-    // Without work stealing each partition reads exactly its own files and ranges.
     for setting in [
-        "SET datafusion.execution.enable_file_stream_work_stealing = false".to_string(),
-        format!("SET salesql.spread_scans = {spread}"),
+        format!("SET datafusion.execution.enable_file_stream_work_stealing = {stealing}"),
+        format!("SET salesql.spread_scans = {rules}"),
+        format!("SET salesql.dense_aggregation = {rules}"),
     ] {
         session.context().sql(&setting).await.unwrap();
     }
@@ -141,18 +144,15 @@ fn late() -> String {
 async fn a_late_window_is_read_by_every_partition() {
     let root = empty_dir();
     write_events(root.path());
-    let spread = session(root.path(), true).await;
-    let kept = session(root.path(), false).await;
+    let spread = session(root.path(), true, false).await;
+    let kept = session(root.path(), false, false).await;
     let sql = format!(
         "SELECT k, count(*), sum(v), min(ts) FROM events WHERE {} GROUP BY k",
         late()
     );
 
     let plan = physical_plan(spread.context(), &sql).await;
-    let shown = format!(
-        "{}",
-        datafusion::physical_plan::displayable(scan(&plan).as_ref()).one_line()
-    );
+    let shown = displayable(scan(&plan).as_ref()).one_line().to_string();
     assert!(!shown.contains("output_ordering"), "{shown}");
     collect(Arc::clone(&plan), spread.context().task_ctx())
         .await
@@ -181,8 +181,9 @@ async fn a_late_window_is_read_by_every_partition() {
 async fn queries_that_use_the_order_keep_it() {
     let root = empty_dir();
     write_events(root.path());
-    let spread = session(root.path(), true).await;
-    let kept = session(root.path(), false).await;
+    // With work stealing, a partition may read a later range before an earlier one.
+    let spread = session(root.path(), true, true).await;
+    let kept = session(root.path(), false, true).await;
     for sql in [
         format!(
             "SELECT ts, v FROM events WHERE {} ORDER BY ts LIMIT 7",
@@ -194,13 +195,28 @@ async fn queries_that_use_the_order_keep_it() {
              ORDER BY ts LIMIT 20",
             late()
         ),
+        // A partial aggregation reads `first_value(… ORDER BY ts)` as rows come when its
+        // input is sorted on `ts` (and requires nothing); so does one with a median.
+        "SELECT first_value(v ORDER BY ts), last_value(v > 0 ORDER BY ts) FROM events \
+         WHERE ts >= arrow_cast(30000000, 'Timestamp(Microsecond, Some(\"UTC\"))')"
+            .to_string(),
+        "SELECT k % 3 AS g, median(v), first_value(v > 0 ORDER BY ts) FROM events \
+         GROUP BY k % 3 ORDER BY g"
+            .to_string(),
+        // `UnnestExec` passes its input's order on to the sort above without saying so.
+        "SELECT ts FROM (SELECT ts, unnest(make_array(1, 2)) AS u FROM events) \
+         ORDER BY ts LIMIT 5 OFFSET 150000"
+            .to_string(),
     ] {
-        let plan = physical_plan(spread.context(), &sql).await;
-        let shown = format!(
-            "{}",
-            datafusion::physical_plan::displayable(scan(&plan).as_ref()).one_line()
-        );
-        assert!(shown.contains("output_ordering"), "{sql}\n{shown}");
+        // The scan is DataFusion's, ordered, unsplit.
+        let mut scans = Vec::new();
+        for session in [&spread, &kept] {
+            let plan = physical_plan(session.context(), &sql).await;
+            let shown = displayable(scan(&plan).as_ref()).one_line().to_string();
+            assert!(!shown.contains(".parquet:"), "{sql}\n{shown}");
+            scans.push(shown);
+        }
+        assert_eq!(scans[0], scans[1], "{sql}");
         assert_eq!(
             answer_in_order(spread.context(), &sql).await,
             answer_in_order(kept.context(), &sql).await,
