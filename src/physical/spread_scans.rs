@@ -140,7 +140,10 @@ fn spread_scan(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> 
     let scan = plan.downcast_ref::<DataSourceExec>()?;
     let (config, _) = scan.downcast_to_file_source::<ParquetSource>()?;
     let partitions = config.file_groups.len();
-    if partitions < 2 || !config.preserve_order || config.output_partitioning.is_some() {
+    // Only a declared order is dropped: DataFusion also keeps files in order, undeclared, for
+    // a sort's early stop (`ORDER BY … LIMIT` over files sorted by their statistics).
+    let declared = config.preserve_order && !config.output_ordering.is_empty();
+    if partitions < 2 || !declared || config.output_partitioning.is_some() {
         return None;
     }
     let files = whole_files(&config.file_groups)?;
