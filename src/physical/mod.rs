@@ -1,10 +1,10 @@
 //! What salesql changes in DataFusion's physical plans: [`DenseKeyAggregation`] runs
 //! group-bys on one BIGINT key (opportunity and rep ids) without a hash table, runs any
 //! group-by without a partial aggregation when one of its functions holds every value
-//! (`window_funnel`, `max_concurrent`, `median`, `percentile_cont`), and counts distinct BIGINT values per group
-//! without a hash set of pairs ([`DenseDistinctCount`]). It is on unless
-//! `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]). [`SpreadScans`] lets every
-//! partition read a time-sorted table whose order the query does not use
+//! (`window_funnel`, `max_concurrent`, `median`, `percentile_cont`), and counts distinct
+//! BIGINT values per group without a hash set of pairs ([`DenseDistinctCount`]). It is on
+//! unless `SET salesql.dense_aggregation = false` ([`SalesqlOptions`]). [`SpreadScans`] lets
+//! every partition read a time-sorted table whose order the query does not use
 //! (`SET salesql.spread_scans = false` turns it off).
 
 mod dense_aggregate;
@@ -54,9 +54,8 @@ impl ConfigExtension for SalesqlOptions {
 /// ([`HOLDING`]) with one aggregation of the rows repartitioned on the key, each final (or
 /// single-phase) `AggregateExec` grouped by one BIGINT expression with a
 /// [`DenseAggregateExec`], and counts the distinct BIGINT values of any aggregation with a
-/// [`DistinctCountAccumulator`]. It runs
-/// after DataFusion's own rules, so the plan's shape (partial aggregates, repartitioning) is
-/// otherwise DataFusion's.
+/// [`DistinctCountAccumulator`]. It runs after DataFusion's own rules, so the plan's shape
+/// (partial aggregates, repartitioning) is otherwise DataFusion's.
 #[derive(Debug, Default)]
 pub struct DenseKeyAggregation;
 

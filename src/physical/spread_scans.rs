@@ -9,11 +9,10 @@
 //!
 //! Where no operator above the scan needs its order (every one up to the root is known to read
 //! its input in any order, or passes the order on to one that does), this rule drops the
-//! declared order and splits each
-//! file into one byte range per partition, dealt across the partitions, so that any window of
-//! files is shared among them; DataFusion's work stealing (on unless
-//! `datafusion.execution.enable_file_stream_work_stealing` is off), allowed again once the
-//! order is dropped, evens out the rest.
+//! declared order and splits each file into one byte range per partition, dealt across the
+//! partitions, so that any window of files is shared among them. DataFusion's work stealing
+//! (on unless `datafusion.execution.enable_file_stream_work_stealing` is off), allowed again
+//! once the order is dropped, evens out the rest.
 
 use std::sync::Arc;
 
