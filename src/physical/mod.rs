@@ -46,6 +46,13 @@ extensions_options! {
     }
 }
 
+impl SalesqlOptions {
+    /// The settings of the session planning with `config` (the defaults when it has none).
+    fn of(config: &ConfigOptions) -> Self {
+        config.extensions.get::<Self>().cloned().unwrap_or_default()
+    }
+}
+
 impl ConfigExtension for SalesqlOptions {
     const PREFIX: &'static str = "salesql";
 }
@@ -65,11 +72,7 @@ impl PhysicalOptimizerRule for DenseKeyAggregation {
         plan: Arc<dyn ExecutionPlan>,
         config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let enabled = config
-            .extensions
-            .get::<SalesqlOptions>()
-            .is_none_or(|options| options.dense_aggregation);
-        if !enabled {
+        if !SalesqlOptions::of(config).dense_aggregation {
             return Ok(plan);
         }
         plan.transform_up(|node| {

@@ -49,11 +49,7 @@ impl PhysicalOptimizerRule for SpreadScans {
         plan: Arc<dyn ExecutionPlan>,
         config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let enabled = config
-            .extensions
-            .get::<SalesqlOptions>()
-            .is_none_or(|options| options.spread_scans);
-        if !enabled {
+        if !SalesqlOptions::of(config).spread_scans {
             return Ok(plan);
         }
         // The root's order is the answer's: kept.

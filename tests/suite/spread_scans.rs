@@ -97,6 +97,15 @@ async fn physical_plan(context: &SessionContext, sql: &str) -> Arc<dyn Execution
     frame.create_physical_plan().await.unwrap()
 }
 
+/// The plan of `sql`, once it has run to completion (its metrics filled in).
+async fn executed_plan(context: &SessionContext, sql: &str) -> Arc<dyn ExecutionPlan> {
+    let plan = physical_plan(context, sql).await;
+    collect(Arc::clone(&plan), context.task_ctx())
+        .await
+        .unwrap();
+    plan
+}
+
 /// The plan's scan of `events`.
 fn scan(plan: &Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
     fn find(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
@@ -151,12 +160,9 @@ async fn a_late_window_is_read_by_every_partition() {
         late()
     );
 
-    let plan = physical_plan(spread.context(), &sql).await;
+    let plan = executed_plan(spread.context(), &sql).await;
     let shown = displayable(scan(&plan).as_ref()).one_line().to_string();
     assert!(!shown.contains("output_ordering"), "{shown}");
-    collect(Arc::clone(&plan), spread.context().task_ctx())
-        .await
-        .unwrap();
     let rows = rows_per_partition(&plan);
     assert!(
         rows.iter().all(|r| *r > 0),
@@ -165,10 +171,7 @@ async fn a_late_window_is_read_by_every_partition() {
     assert_eq!(rows.iter().sum::<usize>(), ROWS_PER_FILE as usize);
 
     // As DataFusion plans it, one partition holds the last file.
-    let plan = physical_plan(kept.context(), &sql).await;
-    collect(Arc::clone(&plan), kept.context().task_ctx())
-        .await
-        .unwrap();
+    let plan = executed_plan(kept.context(), &sql).await;
     assert!(rows_per_partition(&plan).contains(&0));
 
     assert_eq!(
