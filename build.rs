@@ -40,10 +40,26 @@ fn main() {
     code.push_str("];\n");
     std::fs::write(out.join("embedded.rs"), code).expect("OUT_DIR is writable");
 
+    link_position_dependent();
     println!("cargo::rerun-if-changed=queries");
     println!("cargo::rerun-if-changed=data/sample");
     for path in queries.iter().chain(&sample) {
         println!("cargo::rerun-if-changed={}", path.display());
+    }
+}
+
+/// Links the executable at a fixed address on Linux (glibc). A position-independent
+/// executable makes the loader apply about 250 000 relative relocations at every start, each
+/// a write that copies a page of `.data.rel.ro` (DataFusion's function tables): 1 677 page
+/// faults and 11.5 ms for `salesql query "select 1"`, against 866 faults and 7.8 ms linked
+/// at a fixed address (`perf stat -r 20`). The code is compiled position-independent as
+/// before, so only the final link changes; the executable's own address is no longer
+/// randomized (shared libraries, stack and heap still are).
+fn link_position_dependent() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    if os == "linux" && env == "gnu" {
+        println!("cargo::rustc-link-arg-bins=-no-pie");
     }
 }
 
