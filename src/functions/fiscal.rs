@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, PrimitiveArray};
+use datafusion::arrow::compute::{max, min};
 use datafusion::arrow::datatypes::{
     ArrowPrimitiveType, DataType, Field, FieldRef, Int32Type, Int64Type,
 };
@@ -17,7 +18,7 @@ use datafusion::logical_expr::{
 use datafusion::scalar::ScalarValue;
 
 use crate::functions::arguments::{constant_integer, map_rows};
-use crate::functions::temporal::{civil, coerce_temporal, local_days};
+use crate::functions::temporal::{civil, coerce_temporal, days_in_month, local_days};
 
 /// The fiscal year holding calendar `(year, month)`.
 pub fn fiscal_year(year: i32, month: u32, start_month: u32) -> i32 {
@@ -113,15 +114,19 @@ pub fn map_fiscal<T: ArrowPrimitiveType>(
     let days = local_days(ts)?;
     let starts = start_months.as_primitive::<Int64Type>();
     // The usual call has a constant start month, broadcast to the batch: one check, then a
-    // map without branches, keeping the dates' NULLs (NULL days read as day 0, then dropped).
+    // map without branches, keeping the dates' NULLs (NULL slots are mapped, then dropped).
     if let Some(&start) = starts.values().first()
         && (1..=12).contains(&start)
         && starts.null_count() == 0
         && starts.values().iter().all(|s| *s == start)
     {
+        let per_month = |year, month| f(year, month, start as u32);
+        if let Some(table) = DayTable::<T>::covering(&days, &per_month) {
+            return Ok(days.unary(|day| table.value(day)));
+        }
         return Ok(days.unary(|day| {
             let (year, month, _) = civil(day);
-            f(year, month, start as u32)
+            per_month(year, month)
         }));
     }
     let mut out = Vec::with_capacity(days.len());
@@ -143,6 +148,49 @@ pub fn map_fiscal<T: ArrowPrimitiveType>(
     Ok(PrimitiveArray::<T>::new(out.into(), Some(valid.into())))
 }
 
+/// The value of every day from a batch's first date to its last, computed once per calendar
+/// month. A batch of sales dates spans a few months or years, so looking each row up here
+/// replaces the calendar arithmetic of every row (divisions by 146 097, 36 524, 1 460, 153
+/// …) by a load: `fiscal_trunc` over 226 K closing dates took 5–9 ms that way.
+struct DayTable<T: ArrowPrimitiveType> {
+    first_day: i32,
+    values: Vec<T::Native>,
+}
+
+impl<T: ArrowPrimitiveType> DayTable<T> {
+    /// Days a table may hold per row of the batch: filling an entry costs a store, converting
+    /// a row's date a few dozen cycles.
+    const DAYS_PER_ROW: usize = 16;
+
+    /// The table for `days`' span, `None` when the span is long for the batch's size (a
+    /// table would cost more than it saves) or every date is NULL.
+    fn covering(days: &Int32Array, per_month: &impl Fn(i32, u32) -> T::Native) -> Option<Self> {
+        let first_day = min(days)?;
+        let last_day = max(days)?;
+        let span = usize::try_from(i64::from(last_day) - i64::from(first_day) + 1).ok()?;
+        if span > days.len().saturating_mul(Self::DAYS_PER_ROW) {
+            return None;
+        }
+        let mut values = Vec::with_capacity(span);
+        let mut day = first_day;
+        while values.len() < span {
+            let (year, month, day_of_month) = civil(day);
+            let left_in_month = (days_in_month(year, month) - day_of_month + 1) as usize;
+            let run = left_in_month.min(span - values.len());
+            values.extend(std::iter::repeat_n(per_month(year, month), run));
+            day = day.wrapping_add(run as i32);
+        }
+        Some(Self { first_day, values })
+    }
+
+    /// The value of `day`. A day outside the span (the placeholder under a NULL) reads an
+    /// arbitrary entry, never out of bounds.
+    fn value(&self, day: i32) -> T::Native {
+        let offset = (day.wrapping_sub(self.first_day) as u32 as usize).min(self.values.len() - 1);
+        self.values[offset]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use datafusion::arrow::array::{Date32Array, Int32Array, Int64Array};
@@ -155,10 +203,7 @@ mod tests {
         /// A constant start month (the broadcast fast path) and one that varies by row give
         /// what each row gives alone, NULL dates staying NULL.
         #[test]
-        fn constant_start_months_map_as_rows_do(
-            days in proptest::collection::vec(proptest::option::weighted(0.9, -1_000_000i32..1_000_000), 0..50),
-            start in 1i64..=12,
-        ) {
+        fn constant_start_months_map_as_rows_do(days in dates(), start in 1i64..=12) {
             let dates: ArrayRef = Arc::new(Date32Array::from(days.clone()));
             let period = |year: i32, month: u32, start: u32| {
                 let (year, month) = Granularity::Quarter.period_start(year, month, start);
@@ -189,6 +234,43 @@ mod tests {
             prop_assert_eq!(&slow.slice(0, days.len()), &expected);
             prop_assert!(slow.is_null(days.len()));
         }
+    }
+
+    /// Batches of dates spanning a few weeks, a few years (both read through a [`DayTable`])
+    /// or millennia (converted row by row), some NULL.
+    fn dates() -> impl Strategy<Value = Vec<Option<i32>>> {
+        (
+            -1_000_000i32..1_000_000,
+            prop_oneof![Just(40), Just(800), Just(2_000_000)],
+        )
+            .prop_flat_map(|(first, width)| {
+                proptest::collection::vec(
+                    proptest::option::weighted(0.9, first..first + width),
+                    0..50,
+                )
+            })
+    }
+
+    fn quarter_starts(days: &[Option<i32>]) -> Option<DayTable<Int32Type>> {
+        let period = |year: i32, month: u32| {
+            let (year, month) = Granularity::Quarter.period_start(year, month, 2);
+            year * 100 + month as i32
+        };
+        DayTable::<Int32Type>::covering(&Int32Array::from(days.to_vec()), &period)
+    }
+
+    #[test]
+    fn day_tables_cover_short_spans_only() {
+        let table = quarter_starts(&[Some(-1), Some(30), None, Some(0)]).expect("a short span");
+        // 1969-12-31 is in the quarter from November 1969, 1970-01-31 in the same one.
+        assert_eq!(table.values.len(), 32);
+        assert_eq!(table.value(-1), 196911);
+        assert_eq!(table.value(30), 196911);
+        assert!(quarter_starts(&[Some(0), Some(65)]).is_none());
+        assert!(quarter_starts(&[None, None]).is_none());
+        // The last days an i32 counts: the table stops at the span's end.
+        let last = quarter_starts(&[Some(i32::MAX), Some(i32::MAX - 20)]).expect("a short span");
+        assert_eq!(last.values.len(), 21);
     }
 
     #[test]

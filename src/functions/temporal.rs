@@ -179,7 +179,8 @@ pub fn days_from_civil(year: i32, month: u32, day: u32) -> Option<i32> {
 const DAYS_PER_ERA: i64 = 146_097;
 
 /// The number of days of `month` (1–12) of `year`.
-fn days_in_month(year: i32, month: u32) -> u32 {
+/// The number of days in calendar `(year, month)`.
+pub fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
         2 => 28,
