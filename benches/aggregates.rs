@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the sales aggregates on one million in-memory rows, grouped the way
 //! they are used: `window_funnel` and `funnel` per opportunity-sized group (250,000 groups),
 //! `win_rate` per account-sized group (100,000), `max_concurrent` and `open_series` per rep
-//! (1,000 groups, 60 month-end instants).
+//! (1,000 groups, 60 month-end instants); and the fiscal calendar's `fiscal_trunc` over the
+//! same rows.
 //!
 //!     cargo bench --bench aggregates
 
@@ -139,6 +140,12 @@ fn aggregates(c: &mut Criterion) {
         &reps,
         "SELECT g, open_series(ts, closed, TIMESTAMP '2021-02-01T00:00:00', TIMESTAMP '2026-01-01T00:00:00', \
          INTERVAL '1 month') FROM t GROUP BY g",
+    );
+    bench(
+        c,
+        "fiscal_trunc, 1M rows over five years",
+        &reps,
+        "SELECT max(fiscal_trunc('quarter', ts, 7)) FROM t",
     );
 }
 
