@@ -1,5 +1,6 @@
 //! Embeds the repository's saved queries (`queries/*.sql`) and the built-in sample dataset
-//! (`data/sample/**.parquet`) into the binary, by generating a Rust file of `include_*!`s.
+//! (`data/sample/**.parquet`) into the binary, by generating a Rust file of `include_*!`s, and
+//! links the executable at a fixed address where that speeds up its start.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
