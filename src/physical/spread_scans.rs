@@ -158,7 +158,8 @@ fn spread_scan(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> 
 }
 
 /// Every file of `groups` once, whole, in order of first appearance; `None` unless the ranges
-/// of each file cover it exactly once.
+/// of each file add up to its size (DataFusion's ranges of a file never overlap, so they then
+/// cover it exactly once).
 fn whole_files(groups: &[FileGroup]) -> Option<Vec<PartitionedFile>> {
     let mut files: Vec<(PartitionedFile, u64)> = Vec::new();
     let mut index = HashMap::new();
