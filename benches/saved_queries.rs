@@ -7,7 +7,8 @@
 //!     SALESQL_BENCH_SCALE=1 cargo bench --bench saved_queries
 //!     SALESQL_BENCH_DATA=/data/crm cargo bench --bench saved_queries
 //!
-//! Generated data goes to `$CARGO_TARGET_DIR/bench-data/scale-S` (never committed).
+//! Generated data goes to `$CARGO_TARGET_DIR/bench-data/scale-S-v2` (never committed; see
+//! `salesql::parquet_layout::LAYOUT_VERSION`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -16,6 +16,7 @@ pub mod generate;
 pub mod import;
 pub mod logical;
 pub mod output;
+pub mod parquet_layout;
 pub mod physical;
 pub mod queries;
 pub mod repl;

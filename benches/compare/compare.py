@@ -33,6 +33,10 @@ QUERIES = [
     "hasty_openers", "open_pipeline", "quota_attainment", "rep_scorecard", "touches_to_win",
 ]
 STAGE_FUNNEL = "stage_funnel"
+# The generator's file layout: part of the cached data's folder name, so that a change to what
+# `salesql generate` writes (v2: delta-encoded 64-bit columns) is never measured on stale files.
+# The same value as `LAYOUT_VERSION` in src/parquet_layout.rs.
+DATA_LAYOUT = "v2"
 PARAM = re.compile(r"^--\s*param:\s*(\w+)\s+(\w+)\s*(?:=\s*(.*?))?\s*$", re.MULTILINE)
 
 
@@ -168,7 +172,8 @@ def disagreement(ours_csv, theirs_csv):
 def ensure_data(args):
     if args.data:
         return args.data
-    root = os.path.join(args.data_cache, f"scale-{args.scale:g}" + ("" if args.partition == "none" else f"-{args.partition}"))
+    partition = "" if args.partition == "none" else f"-{args.partition}"
+    root = os.path.join(args.data_cache, f"scale-{args.scale:g}{partition}-{DATA_LAYOUT}")
     if not os.path.isdir(os.path.join(root, "activities")):
         print(f"generating scale {args.scale:g} into {root}", file=sys.stderr)
         subprocess.run([args.salesql, "generate", "--out", root, "--scale", str(args.scale),

@@ -1,4 +1,5 @@
-//! Writes one generated table as Parquet files: zstd-compressed, with page statistics and the
+//! Writes one generated table as Parquet files: zstd-compressed, 64-bit columns delta-encoded
+//! ([`crate::parquet_layout`]), with page statistics and the
 //! sort column declared in each row group's metadata (DataFusion reads it back as the file's
 //! ordering), at most [`ROWS_PER_FILE`] rows per file, optionally in Hive partition folders by
 //! year or month. Runs on its own thread, fed batches in time order through a bounded channel.
@@ -17,6 +18,7 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 
 use crate::error::{Error, Result};
 use crate::generate::calendar::{FIRST_YEAR, year_month};
+use crate::parquet_layout::with_column_encodings;
 
 /// Rows per row group: small enough for statistics to prune, large enough to scan fast.
 pub const ROWS_PER_ROW_GROUP: usize = 256 * 1024;
@@ -97,7 +99,7 @@ impl TableFiles {
     ) -> Result<Self> {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let properties = WriterProperties::builder()
+        let properties = with_column_encodings(WriterProperties::builder(), &schema)
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(3).expect("3 is a valid level"),
             ))

@@ -19,6 +19,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 
 use crate::catalog::standard::{ColumnKind, STANDARD_TABLES, StandardTable};
 use crate::error::{Error, Result};
+use crate::parquet_layout::with_column_encodings;
 
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,7 +211,7 @@ impl Layout {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         let batch = self.to_batch(rows)?;
-        let properties = WriterProperties::builder()
+        let properties = with_column_encodings(WriterProperties::builder(), &batch.schema())
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_created_by("salesql import".into())
             .build();

@@ -118,6 +118,42 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
     found
 }
 
+/// Checks every Parquet file under `root` against salesql's column layout
+/// (`salesql::parquet_layout`): 64-bit integer columns (ids, timestamps) are delta-encoded with
+/// no dictionary, text columns keep theirs. Returns how many column chunks of each kind it saw.
+pub fn assert_column_layout(root: &Path) -> (usize, usize) {
+    use datafusion::parquet::basic::{Encoding, Type};
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let (mut delta, mut dictionary) = (0, 0);
+    for (path, _, _) in snapshot(root) {
+        if path.extension().is_none_or(|e| e != "parquet") {
+            continue;
+        }
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = SerializedFileReader::new(file).unwrap();
+        for row_group in reader.metadata().row_groups() {
+            for chunk in row_group.columns() {
+                let encodings: Vec<Encoding> = chunk.encodings().collect();
+                let at = format!("{} {}: {encodings:?}", path.display(), chunk.column_path());
+                match chunk.column_type() {
+                    Type::INT64 => {
+                        assert!(encodings.contains(&Encoding::DELTA_BINARY_PACKED), "{at}");
+                        assert!(!encodings.contains(&Encoding::RLE_DICTIONARY), "{at}");
+                        delta += 1;
+                    }
+                    Type::BYTE_ARRAY => {
+                        assert!(encodings.contains(&Encoding::RLE_DICTIONARY), "{at}");
+                        dictionary += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    (delta, dictionary)
+}
+
 /// stderr as text.
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()

@@ -9,7 +9,7 @@ use datafusion::arrow::datatypes::TimestampMicrosecondType;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use predicates::prelude::*;
 
-use super::common::{empty_dir, query_csv, salesql, scratch, snapshot};
+use super::common::{assert_column_layout, empty_dir, query_csv, salesql, scratch, snapshot};
 
 fn generate(out: &Path, args: &[&str]) {
     salesql()
@@ -138,6 +138,13 @@ fn files_are_sorted_by_time() {
             }
         }
     }
+}
+
+#[test]
+fn ids_and_times_are_delta_encoded_and_text_keeps_its_dictionary() {
+    let (delta, dictionary) = assert_column_layout(&realistic());
+    // Every table has 64-bit ids or times, and all but quotas' have text columns.
+    assert!(delta >= 6 && dictionary >= 5, "{delta} {dictionary}");
 }
 
 /// A dataset large enough for stable statistics (scale 0.05: ~5,000 opportunities).

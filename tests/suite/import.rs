@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::common::{csv_records, empty_dir, query_csv, salesql, snapshot, stderr_of};
+use super::common::{
+    assert_column_layout, csv_records, empty_dir, query_csv, salesql, snapshot, stderr_of,
+};
 use super::saved_queries::BUILTIN;
 
 /// A real CRM export from the project's shared datasets: `$SALESQL_SHARED_DATASETS`, or
@@ -137,6 +139,9 @@ fn the_salesforce_sample_org_imports_with_the_answers_its_files_give() {
         opportunities.len()
     );
     assert_eq!(report["tables"]["opportunities"]["rejected"], 0);
+    // Times are delta-encoded as in generated data.
+    let (delta, _) = assert_column_layout(&root);
+    assert!(delta > 0);
     let counts = query_csv(
         &root,
         "select status, count(*) from opportunities group by status order by status",
