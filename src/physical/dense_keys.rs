@@ -73,9 +73,26 @@ impl DenseKeys {
         if nulls.is_none()
             && let Some((base, slots)) = self.groups.direct()
         {
-            for &key in keys.values() {
-                let slot = &mut slots[key.wrapping_sub(base) as usize];
-                groups.push(group_of(slot, key, &mut self.keys));
+            // Two passes. The first loads every row's slot (its group plus one, 0 for a key
+            // without a group yet) with no branch between the loads, so that the cache misses
+            // of a batch overlap; in one pass, the branch on new keys (a quarter of the rows of
+            // stage history) mispredicts and serializes them. The second gives new keys their
+            // groups in row order, rereading their slots, which the first pass brought into
+            // the cache (a key new twice in a batch gets its group at the first).
+            groups.extend(
+                keys.values()
+                    .iter()
+                    .map(|&key| slots[key.wrapping_sub(base) as usize] as usize),
+            );
+            for (group, &key) in groups.iter_mut().zip(keys.values()) {
+                *group = match *group {
+                    0 => group_of(
+                        &mut slots[key.wrapping_sub(base) as usize],
+                        key,
+                        &mut self.keys,
+                    ),
+                    known => known - 1,
+                };
             }
             return Ok(());
         }
