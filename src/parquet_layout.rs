@@ -8,8 +8,9 @@
 //! entries and the plain pages after it. Delta encoding (`DELTA_BINARY_PACKED`) stores each
 //! value as its difference from the previous one, bit-packed: a few bits for time-sorted
 //! columns, and for ids about as many bits as a dictionary index would take, with no
-//! dictionary to build or read. Columns of few values (rep ids) lose little to it, so the rule
-//! is by type alone and needs no knowledge of the data.
+//! dictionary to build or read. Columns of few values lose little to it (rep ids at scale 10:
+//! 12% larger, scanned as fast), so the rule is by type alone and needs no knowledge of the
+//! data.
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::parquet::basic::Encoding;
