@@ -4,7 +4,7 @@
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -49,8 +49,12 @@ impl Session {
 
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = settings.memory_limit {
+            // First come, first served, as datafusion-cli's default: a fair pool gives each
+            // spillable operator an equal share, idle ones included, so at scale 100 under 4G
+            // the stage funnel's group-by gave up its dense groups at a fraction of the limit
+            // (7.3 s against 2.3 s with this pool; touches_to_win 12.8 against 8.5 s).
             let pool = TrackConsumersPool::new(
-                FairSpillPool::new(limit),
+                GreedyMemoryPool::new(limit),
                 NonZeroUsize::new(5).expect("5 is not zero"),
             );
             runtime = runtime.with_memory_pool(Arc::new(pool));

@@ -66,6 +66,25 @@ fn every_saved_query_answers_on_the_builtin_sample_and_on_generated_data() {
     }
 }
 
+/// `--memory-limit` installs a pool that every saved query runs under with the answers it
+/// gives without one. Two partitions, whatever the machine: each sort reserves 10 MB to merge
+/// its runs, and 32 MB must hold them.
+#[test]
+fn every_saved_query_answers_the_same_under_a_memory_limit() {
+    for name in BUILTIN {
+        let unlimited = run(name, Some(dataset()), &[]);
+        let output = salesql()
+            .env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "2")
+            .arg("--data")
+            .arg(dataset())
+            .args(["--memory-limit", "32M", "run", name, "--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{name}: {}", stderr_of(&output));
+        assert_eq!(csv_records(&output.stdout), unlimited, "{name}");
+    }
+}
+
 #[test]
 fn quota_attainment_accepts_every_granularity_and_fiscal_start() {
     for period in ["month", "quarter", "year"] {
