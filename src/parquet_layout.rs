@@ -23,7 +23,7 @@ use datafusion::parquet::schema::types::ColumnPath;
 pub const LAYOUT_VERSION: &str = "v2";
 
 /// `builder` with delta encoding, and no dictionary, for each column of `schema` stored as a
-/// 64-bit integer (see [`delta_encoded`]).
+/// 64-bit integer: 64-bit integers, timestamps and decimals of 10 to 18 digits.
 pub fn with_column_encodings(
     mut builder: WriterPropertiesBuilder,
     schema: &Schema,
@@ -41,7 +41,7 @@ pub fn with_column_encodings(
 
 /// True for the types that are delta-encoded: those Parquet stores as 64-bit integers, that is
 /// 64-bit integers, timestamps, and decimals of 10 to 18 digits (amounts).
-pub fn delta_encoded(data_type: &DataType) -> bool {
+fn delta_encoded(data_type: &DataType) -> bool {
     match data_type {
         DataType::Int64 | DataType::Timestamp(_, _) => true,
         DataType::Decimal128(precision, _) => (10..=18).contains(precision),

@@ -383,44 +383,21 @@ fn an_executor_without_the_sales_functions_fails_the_query_clearly() {
 pub(super) struct Processes(pub(super) Vec<Child>);
 
 /// The output of `child` once it exits, or `None` (and the child killed) if it is still
-/// running at `deadline`. Its pipes are drained meanwhile, so a full pipe never stalls it.
-fn output_within(mut child: Child, deadline: Instant) -> Option<std::process::Output> {
-    use std::io::Read;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                pipe.read_to_end(&mut bytes).unwrap();
-            }
-            bytes
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(std::process::Output {
-                status,
-                stdout: stdout.join().unwrap(),
-                stderr: stderr.join().unwrap(),
-            });
+/// running at `deadline`. `wait_with_output` drains its pipes meanwhile, on a thread of its own.
+fn output_within(child: Child, deadline: Instant) -> Option<std::process::Output> {
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(output) => Some(output.unwrap()),
+        Err(_) => {
+            let killed = StdCommand::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(killed.success(), "kill -9 {pid}");
+            None
         }
-        if Instant::now() >= deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
