@@ -457,6 +457,10 @@ pub(super) fn wait_ready(port: u16, what: &str) {
 
 #[test]
 fn scheduler_and_executor_processes_survive_a_killed_executor() {
+    // Pull scheduling, the policy under which Ballista 55 recovers: under push scheduling, a
+    // stage rolled back because an executor died never gives back the vcores its tasks hold
+    // on the surviving executors, and the job can then wait forever (README, "Executors that
+    // die").
     let mut processes = Processes(Vec::new());
     let scheduler_port = free_port();
     processes.spawn(&[
@@ -466,6 +470,7 @@ fn scheduler_and_executor_processes_survive_a_killed_executor() {
         format!("--bind-port={scheduler_port}"),
         "--executor-timeout-seconds=3".into(),
         "--expire-dead-executor-interval-seconds=1".into(),
+        "--scheduler-policy=pull-staged".into(),
     ]);
     let mut executors = Vec::new();
     for _ in 0..2 {
@@ -483,6 +488,7 @@ fn scheduler_and_executor_processes_survive_a_killed_executor() {
             "--vcores=2".into(),
             "--executor-heartbeat-interval-seconds=1".into(),
             "--scheduler-connect-timeout-seconds=30".into(),
+            "--task-scheduling-policy=pull-staged".into(),
         ]);
         executors.push((index, health));
     }
