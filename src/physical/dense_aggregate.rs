@@ -164,6 +164,7 @@ impl ExecutionPlan for DenseAggregateExec {
         let aggregation = Aggregation::new(&self.aggregate, partition, &context)?;
         let metrics = BaselineMetrics::new(&self.metrics, partition);
         let fallbacks = MetricBuilder::new(&self.metrics).counter("hash_fallbacks", partition);
+        let slices_metric = MetricBuilder::new(&self.metrics).counter("emission_slices", partition);
         let fallback = Fallback {
             aggregate: Arc::clone(&self.aggregate),
             partition,
@@ -174,9 +175,15 @@ impl ExecutionPlan for DenseAggregateExec {
         let counted = metrics.clone();
         let output = stream::once(async move {
             let output = match aggregation.run(input, &metrics).await? {
-                Outcome::Done { batch, reservation } => {
+                Outcome::Done {
+                    batches,
+                    reservation,
+                } => {
+                    slices_metric.add(batches.len());
                     // The answer stays charged to the pool until its last slice is sent.
-                    let batches = slices(&batch, batch_size).into_iter().map(move |slice| {
+                    let sliced: Vec<RecordBatch> =
+                        batches.iter().flat_map(|b| slices(b, batch_size)).collect();
+                    let batches = sliced.into_iter().map(move |slice| {
                         let _charged = &reservation;
                         Ok(slice)
                     });
@@ -223,9 +230,10 @@ impl ExecutionPlan for DenseAggregateExec {
 
 /// How one partition's aggregation ended.
 enum Outcome {
-    /// Every group, aggregated, and the reservation that counts it.
+    /// Every group, aggregated (in one batch, or in several when the pool did not grant the
+    /// memory to evaluate them at once), and the reservation that counts them.
     Done {
-        batch: RecordBatch,
+        batches: Vec<RecordBatch>,
         reservation: MemoryReservation,
     },
     /// The memory pool refused more memory: the groups so far as partial states (in the
@@ -398,15 +406,54 @@ impl Aggregation {
             }
         }
         let _timer = metrics.elapsed_compute().timer();
-        let schema = self.aggregate.schema();
-        let batch = self.emit(&mut keys, &schema, |a| {
-            a.evaluate(EmitTo::All).map(|array| vec![array])
-        })?;
-        self.reservation.resize(batch.get_array_memory_size());
+        let batches = self.evaluate(&mut keys)?;
+        self.reservation
+            .resize(batches.iter().map(|b| b.get_array_memory_size()).sum());
         Ok(Outcome::Done {
-            batch,
+            batches,
             reservation: self.reservation,
         })
+    }
+
+    /// Every group, evaluated. Evaluating can take as much memory again as the groups hold (a
+    /// function holding every value lays them out by group in a second store), so that is
+    /// asked of the pool first. When the pool refuses, the groups are evaluated in slices, as
+    /// many as it takes for one slice's share to be granted (at most [`MAX_SLICES`]; beyond,
+    /// the slices go ahead ungranted, since the groups' own memory is already held).
+    fn evaluate(&mut self, keys: &mut DenseKeys) -> Result<Vec<RecordBatch>> {
+        let schema = self.aggregate.schema();
+        let held: usize = self.accumulators.iter().map(|a| a.size()).sum();
+        let mut count = 1;
+        while self.reservation.try_grow(held / count).is_err() && count < MAX_SLICES {
+            count *= 2;
+        }
+        if count == 1 {
+            let batch = self.emit(keys, &schema, |a| {
+                a.evaluate(EmitTo::All).map(|array| vec![array])
+            })?;
+            return Ok(vec![batch]);
+        }
+        let groups = keys.len();
+        let all_keys = keys.take_keys();
+        let per_slice = groups.div_ceil(count).max(1);
+        let mut batches = Vec::with_capacity(count);
+        let mut start = 0;
+        while start < groups {
+            let length = per_slice.min(groups - start);
+            let emit_to = match start + length == groups {
+                true => EmitTo::All,
+                false => EmitTo::First(length),
+            };
+            let mut columns: Vec<ArrayRef> = vec![Arc::new(all_keys.slice(start, length))];
+            for accumulator in &mut self.accumulators {
+                columns.push(accumulator.evaluate(emit_to)?);
+            }
+            batches.push(RecordBatch::try_new(Arc::clone(&schema), columns)?);
+            start += length;
+        }
+        self.accumulators.clear();
+        self.reservation.free();
+        Ok(batches)
     }
 
     /// Every group as one batch of `schema`: its key, then what `columns` makes of each
@@ -458,6 +505,9 @@ impl Aggregation {
         Ok(())
     }
 }
+
+/// The most slices [`Aggregation::evaluate`] cuts the groups into when memory is short.
+const MAX_SLICES: usize = 64;
 
 /// `batch` cut into batches of at most `batch_size` rows.
 fn slices(batch: &RecordBatch, batch_size: usize) -> Vec<RecordBatch> {

@@ -448,3 +448,59 @@ async fn holding_group_bys_aggregate_once_after_repartitioning_rows() {
         );
     }
 }
+
+/// When the pool grants the groups but not as much again to evaluate them (`window_funnel`
+/// lays its events out by group in a second store), the dense aggregation evaluates its groups
+/// in slices instead of taking memory it was not granted: same answer, no fallback.
+#[tokio::test]
+async fn groups_are_evaluated_in_slices_when_the_pool_grants_too_little_to_do_it_at_once() {
+    let rows = 200_000;
+    let case = Case {
+        rows: (0..rows)
+            .map(|i| (Some(i % 1_000), Some(i % 5), Some(i % 3 == 0), (i * 7) % 50))
+            .collect(),
+        partition_of_row: vec![0; rows as usize],
+        partitions: 1,
+        rows_per_batch: 8192,
+        target_partitions: 1,
+    };
+    let sql =
+        "SELECT k, window_funnel(INTERVAL '20 seconds', ts, v >= 0, f, v = 3) FROM t GROUP BY k";
+    let expected = answer(&session(&case, false), sql).await;
+    assert_eq!(expected.len(), 1_000);
+    let mut sliced = Vec::new();
+    for limit_mib in [5, 6, 7, 10, 64] {
+        let limited = session_with_memory(&case, true, Some(limit_mib << 20));
+        assert_eq!(answer(&limited, sql).await, expected, "{limit_mib} MiB");
+        let analyzed = answer(&limited, &format!("EXPLAIN ANALYZE {sql}"))
+            .await
+            .join("\n");
+        let dense = analyzed
+            .lines()
+            .find(|line| line.contains("DenseAggregateExec"))
+            .unwrap_or_else(|| panic!("{analyzed}"));
+        let (slices, fallbacks) = (
+            counter(dense, "emission_slices"),
+            counter(dense, "hash_fallbacks"),
+        );
+        if fallbacks == 0 && slices > 1 {
+            sliced.push(limit_mib);
+        }
+        if limit_mib == 64 {
+            assert_eq!((slices, fallbacks), (1, 0), "{dense}");
+        }
+    }
+    assert!(!sliced.is_empty(), "no limit made the emission sliced");
+}
+
+/// The value of the counter `name` in one plan line of `EXPLAIN ANALYZE`.
+fn counter(line: &str, name: &str) -> usize {
+    let at = line
+        .find(&format!("{name}="))
+        .unwrap_or_else(|| panic!("no {name}: {line}"));
+    let digits: String = line[at + name.len() + 1..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap_or_else(|_| panic!("{name}: {line}"))
+}
