@@ -15,6 +15,7 @@ pub mod functions;
 pub mod generate;
 pub mod import;
 pub mod logical;
+pub mod memory_limit;
 pub mod output;
 pub mod parquet_layout;
 pub mod physical;

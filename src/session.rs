@@ -13,6 +13,7 @@ use crate::catalog::{DataRoot, DataRootSchema, StoreOptions};
 use crate::error::Result;
 use crate::functions;
 use crate::logical;
+use crate::memory_limit::ShufflesNeverRefused;
 use crate::physical::{DenseKeyAggregation, SalesqlOptions, SpreadScans};
 
 /// The catalog and schema that hold the data root's tables.
@@ -53,10 +54,11 @@ impl Session {
             // spillable operator an equal share, idle ones included, so at scale 100 under 4G
             // the stage funnel's group-by gave up its dense groups at a fraction of the limit
             // (7.3 s against 2.3 s with this pool; touches_to_win 12.8 against 8.5 s).
-            let pool = TrackConsumersPool::new(
+            // Shuffles are never refused: refused, DataFusion 55's can deadlock.
+            let pool = ShufflesNeverRefused::new(TrackConsumersPool::new(
                 GreedyMemoryPool::new(limit),
                 NonZeroUsize::new(5).expect("5 is not zero"),
-            );
+            ));
             runtime = runtime.with_memory_pool(Arc::new(pool));
         }
         let runtime = runtime.build_arc()?;
