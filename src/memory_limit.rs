@@ -36,8 +36,11 @@ impl<I: MemoryPool> ShufflesNeverRefused<I> {
     }
 }
 
+/// Whether `consumer` holds a shuffle's batches in flight (not the batches an order-keeping
+/// shuffle merges, `RepartitionExec[Merge 0]`, which it cannot spill).
 fn is_shuffle(consumer: &MemoryConsumer) -> bool {
-    consumer.name().starts_with(SHUFFLE)
+    let name = consumer.name();
+    name.starts_with(SHUFFLE) && !name[SHUFFLE.len()..].starts_with("Merge")
 }
 
 impl<I: MemoryPool> fmt::Display for ShufflesNeverRefused<I> {
@@ -103,7 +106,13 @@ mod tests {
             .with_can_spill(true)
             .register(&pool);
 
+        let merge = MemoryConsumer::new("RepartitionExec[Merge 0]").register(&pool);
+
         aggregation.try_grow(600).unwrap();
+        assert!(
+            merge.try_grow(500).is_err(),
+            "a shuffle's merge can be refused"
+        );
         shuffle.try_grow(900).unwrap();
         assert_eq!(pool.reserved(), 1500, "the shuffle's bytes are counted");
         assert!(

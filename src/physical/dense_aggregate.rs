@@ -17,7 +17,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, MutableArrayData, RecordBatch, make_array,
+};
 use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, internal_err};
@@ -334,6 +336,9 @@ struct Aggregation {
     accumulators: Vec<Box<dyn GroupsAccumulator>>,
     /// True when the input is partial states, false when it is raw rows.
     merging: bool,
+    /// True when every function can be evaluated a slice of groups at a time at no more than
+    /// its share of the cost ([`SLICEABLE`]).
+    sliceable: bool,
     aggregate: Arc<AggregateExec>,
     reservation: MemoryReservation,
 }
@@ -347,6 +352,10 @@ impl Aggregation {
         let mode = aggregate.mode();
         let group_by = aggregate.group_expr();
         let merging = mode.input_mode() == AggregateInputMode::Partial;
+        let sliceable = aggregate
+            .aggr_expr()
+            .iter()
+            .all(|a| !a.is_distinct() && SLICEABLE.contains(&a.fun().name()));
         let arguments = Arguments::new(
             aggregate_expressions(aggregate.aggr_expr(), mode, group_by.num_group_exprs())?,
             &aggregate.input().schema(),
@@ -375,6 +384,7 @@ impl Aggregation {
             filters,
             accumulators,
             merging,
+            sliceable,
             aggregate: Arc::clone(aggregate),
             reservation,
         })
@@ -423,8 +433,13 @@ impl Aggregation {
     fn evaluate(&mut self, keys: &mut DenseKeys) -> Result<Vec<RecordBatch>> {
         let schema = self.aggregate.schema();
         let held: usize = self.accumulators.iter().map(|a| a.size()).sum();
+        // Taking the groups apart a slice at a time would cost some functions more (a distinct
+        // count rebuilds what stays of its table), so those evaluate at once.
         let mut count = 1;
-        while self.reservation.try_grow(held / count).is_err() && count < MAX_SLICES {
+        while self.reservation.try_grow(held / count).is_err() {
+            if !self.sliceable || count == MAX_SLICES {
+                break;
+            }
             count *= 2;
         }
         if count == 1 {
@@ -434,7 +449,7 @@ impl Aggregation {
             return Ok(vec![batch]);
         }
         let groups = keys.len();
-        let all_keys = keys.take_keys();
+        let key_data = keys.take_keys().into_data();
         let per_slice = groups.div_ceil(count).max(1);
         let mut batches = Vec::with_capacity(count);
         let mut start = 0;
@@ -444,7 +459,11 @@ impl Aggregation {
                 true => EmitTo::All,
                 false => EmitTo::First(length),
             };
-            let mut columns: Vec<ArrayRef> = vec![Arc::new(all_keys.slice(start, length))];
+            // A copy of the slice's keys: a slice of them would count the whole key array
+            // against the pool once per slice.
+            let mut keys = MutableArrayData::new(vec![&key_data], false, length);
+            keys.try_extend(0, start, start + length)?;
+            let mut columns: Vec<ArrayRef> = vec![make_array(keys.freeze())];
             for accumulator in &mut self.accumulators {
                 columns.push(accumulator.evaluate(emit_to)?);
             }
@@ -508,6 +527,21 @@ impl Aggregation {
 
 /// The most slices [`Aggregation::evaluate`] cuts the groups into when memory is short.
 const MAX_SLICES: usize = 64;
+
+/// The functions whose groups can be evaluated a slice at a time at no more than the slice's
+/// share of the work: those that hold every value (`HOLDING`), whose evaluation lays the
+/// values out by group (the memory slicing saves), and plain counters.
+const SLICEABLE: &[&str] = &[
+    "window_funnel",
+    "max_concurrent",
+    "median",
+    "percentile_cont",
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+];
 
 /// `batch` cut into batches of at most `batch_size` rows.
 fn slices(batch: &RecordBatch, batch_size: usize) -> Vec<RecordBatch> {

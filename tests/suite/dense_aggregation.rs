@@ -454,20 +454,35 @@ async fn holding_group_bys_aggregate_once_after_repartitioning_rows() {
 /// in slices instead of taking memory it was not granted: same answer, no fallback.
 #[tokio::test]
 async fn groups_are_evaluated_in_slices_when_the_pool_grants_too_little_to_do_it_at_once() {
-    let rows = 200_000;
+    // 20 rows for each of 20 000 keys, whose values and times differ from key to key, so that
+    // keys and results shifted by a slice would not go unnoticed.
+    let rows = 400_000;
     let case = Case {
         rows: (0..rows)
-            .map(|i| (Some(i % 1_000), Some(i % 5), Some(i % 3 == 0), (i * 7) % 50))
+            .map(|i| {
+                let (k, j) = (i % 20_000, i / 20_000);
+                (
+                    Some(k),
+                    Some((j + k * k) % 7),
+                    Some(i % 3 == 0),
+                    (j * 13 + k) % 97,
+                )
+            })
             .collect(),
         partition_of_row: vec![0; rows as usize],
         partitions: 1,
         rows_per_batch: 8192,
         target_partitions: 1,
     };
-    let sql =
-        "SELECT k, window_funnel(INTERVAL '20 seconds', ts, v >= 0, f, v = 3) FROM t GROUP BY k";
+    let sql = "SELECT k, window_funnel(INTERVAL '30 seconds', ts, v = 1, v = 2, v = 3) AS level, \
+               sum(v) FROM t GROUP BY k";
     let expected = answer(&session(&case, false), sql).await;
-    assert_eq!(expected.len(), 1_000);
+    assert_eq!(expected.len(), 20_000);
+    let levels: std::collections::BTreeSet<&str> = expected
+        .iter()
+        .map(|row| row.split('|').nth(1).unwrap())
+        .collect();
+    assert!(levels.len() >= 3, "{levels:?}");
     let mut sliced = Vec::new();
     for limit_mib in [5, 6, 7, 10, 64] {
         let limited = session_with_memory(&case, true, Some(limit_mib << 20));
@@ -491,6 +506,29 @@ async fn groups_are_evaluated_in_slices_when_the_pool_grants_too_little_to_do_it
         }
     }
     assert!(!sliced.is_empty(), "no limit made the emission sliced");
+
+    // A distinct count would rebuild what stays of its table for every slice: evaluated at once.
+    let distinct = sql.replace("sum(v)", "count(DISTINCT v)");
+    let expected = answer(&session(&case, false), &distinct).await;
+    for limit_mib in [5, 6, 7, 8, 10, 12] {
+        let limited = session_with_memory(&case, true, Some(limit_mib << 20));
+        assert_eq!(
+            answer(&limited, &distinct).await,
+            expected,
+            "{limit_mib} MiB"
+        );
+        let analyzed = answer(&limited, &format!("EXPLAIN ANALYZE {distinct}"))
+            .await
+            .join("\n");
+        let dense = analyzed
+            .lines()
+            .find(|line| line.contains("DenseAggregateExec"))
+            .unwrap_or_else(|| panic!("{analyzed}"));
+        assert!(
+            counter(dense, "emission_slices") <= 1,
+            "{limit_mib} MiB: {dense}"
+        );
+    }
 }
 
 /// The value of the counter `name` in one plan line of `EXPLAIN ANALYZE`.

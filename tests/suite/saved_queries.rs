@@ -117,28 +117,31 @@ fn quota_attainment_accepts_every_granularity_and_fiscal_start() {
 /// Under `--memory-limit`, shuffles are never refused memory: a refused shuffle in DataFusion 55
 /// spills, and its reader can wait forever (apache/datafusion#24883). This count, on two
 /// partitions of 64-row batches under 3 MB, hung in 1 run of 3 before; every run must now end,
-/// with its answer or with a clear error.
+/// with its answer (most do) or with a clear error.
 #[test]
 fn a_memory_limit_never_leaves_a_shuffle_waiting_forever() {
     let sql = "SELECT g, count(DISTINCT trace_id) AS n FROM (SELECT v % 13 AS g, \
                md5(CAST(v % 337 AS VARCHAR)) AS trace_id FROM generate_series(1, 40000) AS s(v)) \
                GROUP BY g";
-    for attempt in 0..6 {
+    let mut answered = 0;
+    for attempt in 0..10 {
         let output = salesql()
             .env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "2")
             .env("DATAFUSION_EXECUTION_BATCH_SIZE", "64")
             .args(["--memory-limit", "3M", "query", sql, "--format", "csv"])
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(30))
             .output()
             .unwrap();
         if output.status.success() {
             assert_eq!(csv_records(&output.stdout).len(), 14, "attempt {attempt}");
+            answered += 1;
         } else {
             let stderr = stderr_of(&output);
             assert!(
                 stderr.starts_with("error: Resources exhausted"),
-                "attempt {attempt} neither answered nor failed clearly within 60 s: {stderr:?}"
+                "attempt {attempt} neither answered nor failed clearly within 30 s: {stderr:?}"
             );
         }
     }
+    assert!(answered > 0, "no attempt answered");
 }
