@@ -44,6 +44,7 @@ use datafusion::physical_plan::{
 };
 use futures::{StreamExt, TryStreamExt, stream};
 
+use super::HOLDING;
 use super::dense_keys::DenseKeys;
 use super::replay::ReplayExec;
 use super::text_equalities::Arguments;
@@ -337,7 +338,7 @@ struct Aggregation {
     /// True when the input is partial states, false when it is raw rows.
     merging: bool,
     /// True when every function can be evaluated a slice of groups at a time at no more than
-    /// its share of the cost ([`SLICEABLE`]).
+    /// its share of the cost ([`sliceable`]).
     sliceable: bool,
     aggregate: Arc<AggregateExec>,
     reservation: MemoryReservation,
@@ -355,7 +356,7 @@ impl Aggregation {
         let sliceable = aggregate
             .aggr_expr()
             .iter()
-            .all(|a| !a.is_distinct() && SLICEABLE.contains(&a.fun().name()));
+            .all(|a| !a.is_distinct() && sliceable(a.fun().name()));
         let arguments = Arguments::new(
             aggregate_expressions(aggregate.aggr_expr(), mode, group_by.num_group_exprs())?,
             &aggregate.input().schema(),
@@ -528,20 +529,12 @@ impl Aggregation {
 /// The most slices [`Aggregation::evaluate`] cuts the groups into when memory is short.
 const MAX_SLICES: usize = 64;
 
-/// The functions whose groups can be evaluated a slice at a time at no more than the slice's
-/// share of the work: those that hold every value (`HOLDING`), whose evaluation lays the
-/// values out by group (the memory slicing saves), and plain counters.
-const SLICEABLE: &[&str] = &[
-    "window_funnel",
-    "max_concurrent",
-    "median",
-    "percentile_cont",
-    "count",
-    "sum",
-    "min",
-    "max",
-    "avg",
-];
+/// Whether the groups of function `name` can be evaluated a slice at a time at no more than
+/// the slice's share of the work: the functions that hold every value ([`HOLDING`]), whose
+/// evaluation lays the values out by group (the memory slicing saves), and plain counters.
+fn sliceable(name: &str) -> bool {
+    HOLDING.contains(&name) || ["count", "sum", "min", "max", "avg"].contains(&name)
+}
 
 /// `batch` cut into batches of at most `batch_size` rows.
 fn slices(batch: &RecordBatch, batch_size: usize) -> Vec<RecordBatch> {

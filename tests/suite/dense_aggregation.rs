@@ -244,13 +244,7 @@ async fn out_of_memory_falls_back_to_the_spilling_hash_aggregation() {
         let expected = answer(&session(&case, false), sql).await;
         assert_eq!(expected.len(), 150_000);
         assert_eq!(answer(&limited, sql).await, expected, "{mode}");
-        let analyzed = answer(&limited, &format!("EXPLAIN ANALYZE {sql}"))
-            .await
-            .join("\n");
-        let dense = analyzed
-            .lines()
-            .find(|line| line.contains(&format!("DenseAggregateExec: {mode}")))
-            .unwrap_or_else(|| panic!("{analyzed}"));
+        let dense = analyzed_line(&limited, sql, &format!("DenseAggregateExec: {mode}")).await;
         assert!(dense.contains("hash_fallbacks="), "{dense}");
         assert!(!dense.contains("hash_fallbacks=0"), "{dense}");
         assert!(dense.contains("output_rows=150.0 K"), "{dense}");
@@ -487,16 +481,10 @@ async fn groups_are_evaluated_in_slices_when_the_pool_grants_too_little_to_do_it
     for limit_mib in [5, 6, 7, 10, 64] {
         let limited = session_with_memory(&case, true, Some(limit_mib << 20));
         assert_eq!(answer(&limited, sql).await, expected, "{limit_mib} MiB");
-        let analyzed = answer(&limited, &format!("EXPLAIN ANALYZE {sql}"))
-            .await
-            .join("\n");
-        let dense = analyzed
-            .lines()
-            .find(|line| line.contains("DenseAggregateExec"))
-            .unwrap_or_else(|| panic!("{analyzed}"));
+        let dense = analyzed_line(&limited, sql, "DenseAggregateExec").await;
         let (slices, fallbacks) = (
-            counter(dense, "emission_slices"),
-            counter(dense, "hash_fallbacks"),
+            counter(&dense, "emission_slices"),
+            counter(&dense, "hash_fallbacks"),
         );
         if fallbacks == 0 && slices > 1 {
             sliced.push(limit_mib);
@@ -517,18 +505,24 @@ async fn groups_are_evaluated_in_slices_when_the_pool_grants_too_little_to_do_it
             expected,
             "{limit_mib} MiB"
         );
-        let analyzed = answer(&limited, &format!("EXPLAIN ANALYZE {distinct}"))
-            .await
-            .join("\n");
-        let dense = analyzed
-            .lines()
-            .find(|line| line.contains("DenseAggregateExec"))
-            .unwrap_or_else(|| panic!("{analyzed}"));
+        let dense = analyzed_line(&limited, &distinct, "DenseAggregateExec").await;
         assert!(
-            counter(dense, "emission_slices") <= 1,
+            counter(&dense, "emission_slices") <= 1,
             "{limit_mib} MiB: {dense}"
         );
     }
+}
+
+/// The line of `sql`'s `EXPLAIN ANALYZE` that contains `marker` (an operator and its metrics).
+async fn analyzed_line(context: &SessionContext, sql: &str, marker: &str) -> String {
+    let analyzed = answer(context, &format!("EXPLAIN ANALYZE {sql}"))
+        .await
+        .join("\n");
+    analyzed
+        .lines()
+        .find(|line| line.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker} in {analyzed}"))
+        .to_string()
 }
 
 /// The value of the counter `name` in one plan line of `EXPLAIN ANALYZE`.
