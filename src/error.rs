@@ -141,7 +141,8 @@ fn salesql_error_in(e: &DataFusionError) -> Option<&Error> {
 }
 
 /// Renders a DataFusion error readably: our own errors carried inside it are shown as
-/// themselves; the optimizer's "rule … failed / caused by" wrapping is dropped for the cause;
+/// themselves; the optimizer's "rule … failed / caused by" wrapping is dropped for the cause,
+/// and so is an operator's wrapping of a refused allocation (which names the consumers);
 /// a failed argument coercion is cut down to the function's own message.
 fn describe_datafusion(e: &DataFusionError) -> String {
     if let Some(inner) = salesql_error_in(e) {
@@ -150,6 +151,7 @@ fn describe_datafusion(e: &DataFusionError) -> String {
     let root = e.find_root();
     let text = match root {
         DataFusionError::ObjectStore(store_error) => return with_causes(store_error.as_ref()),
+        DataFusionError::ResourcesExhausted(_) => root.strip_backtrace(),
         _ if matches!(e, DataFusionError::Context(..)) => root.strip_backtrace(),
         _ => with_causes_after(e.strip_backtrace(), e),
     };
@@ -218,4 +220,33 @@ fn coercion_message(text: &str) -> Option<String> {
     let (_, rest) = text.split_once(FAILED)?;
     let message = rest.split(". No function matches").next()?;
     Some(message.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::error::ArrowError;
+
+    use super::*;
+
+    #[test]
+    fn a_refused_allocation_reads_as_itself_however_deep_an_operator_wrapped_it() {
+        let refused = DataFusionError::ResourcesExhausted(
+            "Failed to allocate additional 136.0 B for FinalHashAggregateStream[1]".into(),
+        );
+        let wrapped = DataFusionError::ArrowError(
+            Box::new(ArrowError::ExternalError(Box::new(
+                DataFusionError::Shared(Arc::new(
+                    refused.context("Decreasing allocation after spilling should succeed"),
+                )),
+            ))),
+            None,
+        );
+        assert_eq!(
+            Error::DataFusion(wrapped).to_string(),
+            "Resources exhausted: Failed to allocate additional 136.0 B for \
+             FinalHashAggregateStream[1]"
+        );
+    }
 }
