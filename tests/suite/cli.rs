@@ -227,3 +227,22 @@ fn cluster_needs_the_distributed_feature_and_says_so() {
     );
     assert!(output.stdout.is_empty());
 }
+
+/// The DataFusion settings salesql tunes have salesql's values unless a `DATAFUSION_*`
+/// environment variable sets them, as in datafusion-cli.
+#[test]
+fn tuned_datafusion_settings_yield_to_their_environment_variables() {
+    let sql = "select value from information_schema.df_settings \
+               where name = 'datafusion.execution.parquet.metadata_size_hint'";
+    salesql()
+        .args(["query", sql])
+        .assert()
+        .success()
+        .stdout("value\n65536\n");
+    salesql()
+        .env("DATAFUSION_EXECUTION_PARQUET_METADATA_SIZE_HINT", "1024")
+        .args(["query", sql])
+        .assert()
+        .success()
+        .stdout("value\n1024\n");
+}
