@@ -151,7 +151,9 @@ fn describe_datafusion(e: &DataFusionError) -> String {
     let root = e.find_root();
     let text = match root {
         DataFusionError::ObjectStore(store_error) => return with_causes(store_error.as_ref()),
-        DataFusionError::ResourcesExhausted(_) => root.strip_backtrace(),
+        DataFusionError::ResourcesExhausted(_) => {
+            return format!("{}\n{MEMORY_HINT}", root.strip_backtrace());
+        }
         _ if matches!(e, DataFusionError::Context(..)) => root.strip_backtrace(),
         _ => with_causes_after(e.strip_backtrace(), e),
     };
@@ -182,6 +184,11 @@ fn describe_datafusion(e: &DataFusionError) -> String {
         false => text,
     }
 }
+
+/// What to do when the memory pool refused an operator.
+const MEMORY_HINT: &str = "hint: the query needs more memory than --memory-limit \
+                           (SALESQL_MEMORY_LIMIT) grants; raise the limit (operators shown with \
+                           `can spill: false` cannot give memory back by spilling)";
 
 /// How a gRPC failure between a Ballista client and its cluster reads (tonic's status).
 const BALLISTA_TRANSPORT: &str = "Execution error: code: '";
@@ -245,8 +252,10 @@ mod tests {
         );
         assert_eq!(
             Error::DataFusion(wrapped).to_string(),
-            "Resources exhausted: Failed to allocate additional 136.0 B for \
-             FinalHashAggregateStream[1]"
+            format!(
+                "Resources exhausted: Failed to allocate additional 136.0 B for \
+                 FinalHashAggregateStream[1]\n{MEMORY_HINT}"
+            )
         );
     }
 }

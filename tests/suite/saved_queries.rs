@@ -114,6 +114,33 @@ fn quota_attainment_accepts_every_granularity_and_fiscal_start() {
     }
 }
 
+/// A limit too small for the query fails it with DataFusion's account of the memory consumers
+/// and a hint to raise the limit, and nothing on stdout.
+#[test]
+fn a_memory_limit_too_small_says_so_and_what_to_do() {
+    let output = salesql()
+        .args(["--memory-limit", "1K", "query"])
+        .arg(
+            "SELECT v % 13 AS g, count(DISTINCT v) AS n \
+             FROM generate_series(1, 40000) AS s(v) GROUP BY g",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = stderr_of(&output);
+    assert!(stderr.starts_with("error: Resources exhausted"), "{stderr}");
+    assert!(stderr.contains("pool_size: 1024.0 B"), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(
+            "hint: the query needs more memory than --memory-limit (SALESQL_MEMORY_LIMIT) \
+             grants; raise the limit (operators shown with `can spill: false` cannot give \
+             memory back by spilling)"
+        ),
+        "{stderr}"
+    );
+}
+
 /// Under `--memory-limit`, shuffles are never refused memory: a refused shuffle in DataFusion 55
 /// spills, and its reader can wait forever (apache/datafusion#24883). This count, on two
 /// partitions of 64-row batches under 3 MB, hung in 1 run of 3 before; every run must now end,
