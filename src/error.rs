@@ -151,8 +151,12 @@ fn describe_datafusion(e: &DataFusionError) -> String {
     let root = e.find_root();
     let text = match root {
         DataFusionError::ObjectStore(store_error) => return with_causes(store_error.as_ref()),
-        DataFusionError::ResourcesExhausted(_) => {
-            return format!("{}\n{MEMORY_HINT}", root.strip_backtrace());
+        DataFusionError::ResourcesExhausted(message) => {
+            let text = root.strip_backtrace();
+            return match message.contains(POOL_REFUSAL) {
+                true => format!("{text}\n{MEMORY_HINT}"),
+                false => text,
+            };
         }
         _ if matches!(e, DataFusionError::Context(..)) => root.strip_backtrace(),
         _ => with_causes_after(e.strip_backtrace(), e),
@@ -184,6 +188,10 @@ fn describe_datafusion(e: &DataFusionError) -> String {
         false => text,
     }
 }
+
+/// How DataFusion's memory pool words a refusal (other resources, such as spill space, are
+/// exhausted in other words).
+const POOL_REFUSAL: &str = "Failed to allocate additional";
 
 /// What to do when the memory pool refused an operator.
 const MEMORY_HINT: &str = "hint: the query needs more memory than --memory-limit \
@@ -249,6 +257,16 @@ mod tests {
                 )),
             ))),
             None,
+        );
+        let out_of_spill_space = DataFusionError::ResourcesExhausted(
+            "The used disk space during the spilling process has exceeded the allowable limit"
+                .into(),
+        );
+        assert!(
+            !Error::DataFusion(out_of_spill_space)
+                .to_string()
+                .contains("--memory-limit"),
+            "the hint is for the memory pool's refusals only"
         );
         assert_eq!(
             Error::DataFusion(wrapped).to_string(),
