@@ -76,8 +76,9 @@ impl ScalarUDFImpl for CycleDays {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         map_rows(&args.args, args.number_rows, |arrays| {
             let (start, end) = (instants(&arrays[0])?, instants(&arrays[1])?);
-            let days: Float64Array =
-                binary(&start, &end, |s, e| (e - s) as f64 / MICROS_PER_DAY as f64)?;
+            let days: Float64Array = binary(&start, &end, |s, e| {
+                (i128::from(e) - i128::from(s)) as f64 / MICROS_PER_DAY as f64
+            })?;
             Ok(Arc::new(days) as ArrayRef)
         })
     }

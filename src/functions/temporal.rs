@@ -59,7 +59,7 @@ pub fn instants(array: &ArrayRef) -> Result<Int64Array> {
         }
         DataType::Date32 => array
             .as_primitive::<Date32Type>()
-            .unary(|days| i64::from(days) * MICROS_PER_DAY),
+            .unary(|days| i64::from(days).saturating_mul(MICROS_PER_DAY)),
         DataType::Date64 => array
             .as_primitive::<Date64Type>()
             .unary(|ms| ms.saturating_mul(1_000)),
@@ -101,7 +101,7 @@ pub fn local_days(array: &ArrayRef) -> Result<Int32Array> {
         None => micros.unary(|v| v.div_euclid(MICROS_PER_DAY) as i32),
         Some(zone) => micros.unary(|v| {
             let offset = zone_offset_micros(&zone, v);
-            (v + offset).div_euclid(MICROS_PER_DAY) as i32
+            v.saturating_add(offset).div_euclid(MICROS_PER_DAY) as i32
         }),
     })
 }
