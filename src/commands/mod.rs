@@ -73,9 +73,13 @@ fn read_stdin() -> Result<String> {
 pub(crate) fn open_output(settings: &Settings, session: Option<&Session>) -> Result<Output> {
     let sink = match &settings.output_path {
         Some(path) => {
+            let destination = crate::output::sink::destination(path)?;
             if let Some(session) = session
-                && let Some(location) = path.to_str()
-                && session.root().contains_location(location)
+                && [path, &destination].iter().any(|candidate| {
+                    candidate
+                        .to_str()
+                        .is_some_and(|location| session.root().contains_location(location))
+                })
             {
                 return Err(Error::Refused(format!(
                     "-o {}: salesql never writes under the data root {}",

@@ -1,7 +1,12 @@
 //! Where result bytes go: stdout, or a file written atomically (a temporary file beside it,
 //! renamed into place only when every statement succeeded; a failure leaves no file).
+//!
+//! A symlink is followed, so the file it points to is replaced and the link kept. A path that
+//! is not a regular file (a FIFO, a terminal, `/dev/null`) or that names an open descriptor
+//! (`/dev/stdout`, `/dev/fd/3`) is written in place, as a shell's `>` would: it cannot be
+//! replaced, and nothing is left behind in it to remove.
 
-use std::fs::File;
+use std::fs::{File, Permissions};
 use std::io::{BufWriter, IsTerminal, Stdout, Write};
 use std::path::{Path, PathBuf};
 
@@ -20,12 +25,52 @@ enum Target {
     Stdout(BufWriter<Stdout>),
     File {
         temp: BufWriter<NamedTempFile>,
+        /// The permissions of the file replaced, which the new one keeps.
+        mode: Option<Permissions>,
+        /// Where the file goes: `path` with its symlinks followed.
+        destination: PathBuf,
+        /// The path as given, for messages.
         path: PathBuf,
     },
+    /// A regular file appended to, or a FIFO or device written in place.
     Append {
         file: BufWriter<File>,
         path: PathBuf,
     },
+}
+
+/// How many symlinks [`destination`] follows before giving up, as Linux's `ELOOP` does.
+const MAX_SYMLINKS: usize = 40;
+
+/// Where the kernel's per-process links live (`/dev/stdout` is one: `/proc/self/fd/1`). They
+/// name open descriptors (`pipe:[…]`, or a file the shell opened, perhaps for `>>`), so they
+/// are written through, never followed by name and replaced.
+const DESCRIPTOR_LINKS: &str = "/proc";
+
+/// The path `path` leads to once symlinks are followed, even a dangling one's target (which
+/// `-o` then creates); `path` itself when it is no symlink. Following stops at a descriptor
+/// link under `/proc`, which is returned as is.
+pub fn destination(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_SYMLINKS {
+        if current.starts_with(DESCRIPTOR_LINKS) {
+            return Ok(current);
+        }
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current).map_err(|e| Error::io(path, e))?;
+                current = match current.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(Error::io(
+        path,
+        std::io::Error::other(format!("more than {MAX_SYMLINKS} symlinks to follow")),
+    ))
 }
 
 impl Sink {
@@ -37,18 +82,34 @@ impl Sink {
         )))
     }
 
-    /// A new file at `path`, which appears only when [`Sink::commit`] is called.
+    /// A new file at `path` (at its [`destination`]), which appears only when
+    /// [`Sink::commit`] is called; a FIFO, a device or a descriptor link there is written in
+    /// place.
     pub fn file(path: &Path) -> Result<Self> {
-        let parent = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        if path.is_dir() {
+        let existing = std::fs::metadata(path).ok();
+        if existing.as_ref().is_some_and(|meta| meta.is_dir()) {
             return Err(Error::io(
                 path,
                 std::io::Error::other("is a directory, not a file"),
             ));
         }
+        let destination = destination(path)?;
+        let is_regular_file = existing.as_ref().is_none_or(|meta| meta.is_file());
+        if !is_regular_file || destination.starts_with(DESCRIPTOR_LINKS) {
+            // Appending, so a descriptor the shell opened with `>>` keeps what it holds.
+            let file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e))?;
+            return Ok(Self::new(Target::Append {
+                file: BufWriter::with_capacity(256 * 1024, file),
+                path: path.to_path_buf(),
+            }));
+        }
+        let parent = match destination.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
         let temp = tempfile::Builder::new()
             .prefix(".salesql-")
             .suffix(".partial")
@@ -56,6 +117,8 @@ impl Sink {
             .map_err(|e| Error::io(path, e))?;
         Ok(Self::new(Target::File {
             temp: BufWriter::with_capacity(256 * 1024, temp),
+            mode: existing.map(|meta| meta.permissions()),
+            destination,
             path: path.to_path_buf(),
         }))
     }
@@ -107,13 +170,23 @@ impl Sink {
                 destination: "stdout".into(),
                 message: e.to_string(),
             }),
-            Target::File { temp, path } => {
+            Target::File {
+                temp,
+                mode,
+                destination,
+                path,
+            } => {
                 let temp = temp
                     .into_inner()
                     .map_err(|e| Error::io(&path, e.into_error()))?;
                 temp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-                set_readable(temp.as_file(), &path)?;
-                temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+                if let Some(mode) = mode.or_else(new_file_mode) {
+                    temp.as_file()
+                        .set_permissions(mode)
+                        .map_err(|e| Error::io(&path, e))?;
+                }
+                temp.persist(&destination)
+                    .map_err(|e| Error::io(&path, e.error))?;
                 Ok(())
             }
             Target::Append { mut file, path } => file.flush().map_err(|e| Error::io(&path, e)),
@@ -121,18 +194,18 @@ impl Sink {
     }
 }
 
-/// Gives a finished output file the usual `rw-r--r--` mode instead of the temporary file's
-/// private one.
-#[cfg(unix)]
-fn set_readable(file: &File, path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| Error::io(path, e))
-}
-
-#[cfg(not(unix))]
-fn set_readable(_file: &File, _path: &Path) -> Result<()> {
-    Ok(())
+/// The usual `rw-r--r--` mode for a new output file, instead of the temporary file's private
+/// one (outside Unix, the temporary file's own permissions are already the usual ones).
+fn new_file_mode() -> Option<Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 impl Write for Sink {

@@ -252,6 +252,25 @@ fn queries_never_modify_the_data_root() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
+    // Nor through a symlink outside it that points in.
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("innocent.csv");
+        std::os::unix::fs::symlink(root.join("deals/a.parquet"), &link).unwrap();
+        let output = salesql()
+            .arg("--data")
+            .arg(&root)
+            .args(["query", "select 1", "-o"])
+            .arg(&link)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains("never writes under the data root"),
+            "{stderr}"
+        );
+    }
     assert_eq!(snapshot(&root), before);
 
     // Writing elsewhere works, and session tables can be created.

@@ -7,7 +7,7 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::common::{dataset, empty_dir, salesql, snapshot, stderr_of};
+use super::common::{dataset, empty_dir, salesql, salesql_process, snapshot, stderr_of};
 
 const SQL: &str = "select rep_id, name, hired_at, manager_id from reps order by rep_id limit 3";
 
@@ -230,4 +230,102 @@ fn nulls_and_missing_values_render_in_the_table_view() {
             .unwrap()
             .contains("NULL")
     );
+}
+
+/// `-o` through a symlink replaces the file it points to (keeping its permissions) and keeps
+/// the link; a dangling link's target is created.
+#[cfg(unix)]
+#[test]
+fn an_output_symlink_is_followed_and_kept() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = empty_dir();
+    let real = dir.path().join("real.csv");
+    std::fs::write(&real, "previous\n").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("link.csv");
+    symlink("real.csv", &link).unwrap();
+    salesql()
+        .args(["query", "select 2 as n", "-o"])
+        .arg(&link)
+        .assert()
+        .success();
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "n\n2\n");
+    let mode = real.metadata().unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let dangling = dir.path().join("dangling.csv");
+    symlink("made.csv", &dangling).unwrap();
+    salesql()
+        .args(["query", "select 3 as n", "-o"])
+        .arg(&dangling)
+        .assert()
+        .success();
+    assert!(
+        dangling
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let made = dir.path().join("made.csv");
+    assert_eq!(std::fs::read_to_string(&made).unwrap(), "n\n3\n");
+    assert_eq!(made.metadata().unwrap().permissions().mode() & 0o777, 0o644);
+}
+
+/// `-o` to a FIFO writes into it, as a shell's `>` would, and leaves it a FIFO.
+#[cfg(unix)]
+#[test]
+fn an_output_fifo_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = empty_dir();
+    let fifo = dir.path().join("pipe.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // The reader reports through a channel, so a salesql that never opens the FIFO fails the
+    // test instead of leaving it blocked in `open`.
+    let (sender, received) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || sender.send(std::fs::read_to_string(fifo).unwrap()));
+    }
+    salesql()
+        .args(["query", "select 4 as n", "-o"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .success();
+    assert!(fifo.metadata().unwrap().file_type().is_fifo());
+    let read = received
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the FIFO's reader got the output");
+    assert_eq!(read, "n\n4\n");
+    assert_eq!(snapshot(dir.path()).len(), 1, "{:?}", snapshot(dir.path()));
+}
+
+/// `-o /dev/stdout` writes through the descriptor, whether it is a pipe or a file the shell
+/// opened for appending (which keeps what it held).
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_descriptor_is_written_through() {
+    let piped = salesql()
+        .args(["query", "select 5 as n", "-o", "/dev/stdout"])
+        .output()
+        .unwrap();
+    assert!(piped.status.success(), "{}", stderr_of(&piped));
+    assert_eq!(String::from_utf8_lossy(&piped.stdout), "n\n5\n");
+
+    let dir = empty_dir();
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, "kept\n").unwrap();
+    let appended = salesql_process()
+        .args(["query", "select 6 as n", "-o", "/dev/stdout"])
+        .stdout(std::fs::OpenOptions::new().append(true).open(&log).unwrap())
+        .output()
+        .unwrap();
+    assert!(appended.status.success(), "{}", stderr_of(&appended));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "kept\nn\n6\n");
 }
