@@ -88,6 +88,15 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A panic inside salesql or a library it uses, caught by [`crate::panic_guard`]: a bug
+    /// to report, not a fault of the input.
+    #[error("{}", describe_panic(message, location.as_deref()))]
+    Internal {
+        /// The panic's message.
+        message: String,
+        /// Where it was raised (`file:line`), when known.
+        location: Option<String>,
+    },
     /// The user pressed Ctrl-C.
     #[error("interrupted")]
     Interrupted,
@@ -162,6 +171,9 @@ fn describe_datafusion(e: &DataFusionError) -> String {
         _ => with_causes_after(e.strip_backtrace(), e),
     };
     let text = coercion_message(&text).unwrap_or(text);
+    if let Some(message) = worker_panic_message(&text) {
+        return describe_panic(message, None);
+    }
     if text.contains(BALLISTA_TRANSPORT) && !text.contains(BALLISTA_REJECTED_TASK) {
         return format!(
             "the connection to the cluster broke (a scheduler or executor stopped?): {text}"
@@ -188,6 +200,28 @@ fn describe_datafusion(e: &DataFusionError) -> String {
         false => text,
     }
 }
+
+/// What a caught panic says to the user: a known upstream failure is explained, anything else
+/// is reported as a bug.
+fn describe_panic(message: &str, location: Option<&str>) -> String {
+    if message.contains(NESTED_LOOP_JOIN_FALLBACK) {
+        return format!(
+            "the query ran an input twice, which DataFusion's repartitioning cannot do; this \
+             happens when a nested loop join's build side does not fit in --memory-limit and \
+             the join falls back to re-reading it (apache/datafusion#24676; internal message: \
+             {message})\n{MEMORY_HINT}"
+        );
+    }
+    let location = location.map(|at| format!(" at {at}")).unwrap_or_default();
+    format!(
+        "internal error (a bug in salesql or a library it uses, not in your input; please \
+         report it with the statement): {message}{location}"
+    )
+}
+
+/// How DataFusion panics when a nested loop join re-executes its build side after the memory
+/// pool refused it (apache/datafusion#24676).
+const NESTED_LOOP_JOIN_FALLBACK: &str = "partition not used yet";
 
 /// How DataFusion's memory pool words a refusal (other resources, such as spill space, are
 /// exhausted in other words).
@@ -229,6 +263,14 @@ fn with_causes_after(mut text: String, error: &dyn std::error::Error) -> String 
     text.replace('\n', " ")
 }
 
+/// The message of a panic on one of DataFusion's worker tasks, which reaches us as the task's
+/// join error: `task 25 panicked with message "…"`.
+fn worker_panic_message(text: &str) -> Option<&str> {
+    const PANICKED: &str = " panicked with message \"";
+    let (_, rest) = text.split_once(PANICKED)?;
+    Some(rest.rsplit_once('"').map_or(rest, |(message, _)| message))
+}
+
 /// The function's own words inside DataFusion's "user-defined coercion failed" message.
 fn coercion_message(text: &str) -> Option<String> {
     const FAILED: &str = "user-defined coercion failed with: ";
@@ -244,6 +286,25 @@ mod tests {
     use datafusion::arrow::error::ArrowError;
 
     use super::*;
+
+    #[test]
+    fn a_panic_on_a_worker_task_reads_as_a_panic() {
+        let joined = DataFusionError::External(
+            "task 25 panicked with message \"partition not used yet\"".into(),
+        );
+        let text = Error::DataFusion(joined).to_string();
+        assert!(text.contains("apache/datafusion#24676"), "{text}");
+        assert!(
+            text.contains("internal message: partition not used yet)"),
+            "{text}"
+        );
+        assert!(text.ends_with(MEMORY_HINT), "{text}");
+
+        let other = DataFusionError::External("task 3 panicked with message \"boom\"".into());
+        let text = Error::DataFusion(other).to_string();
+        assert!(text.starts_with("internal error (a bug"), "{text}");
+        assert!(text.ends_with(": boom"), "{text}");
+    }
 
     #[test]
     fn a_refused_allocation_reads_as_itself_however_deep_an_operator_wrapped_it() {

@@ -17,6 +17,7 @@ pub mod import;
 pub mod logical;
 pub mod memory_limit;
 pub mod output;
+pub mod panic_guard;
 pub mod parquet_layout;
 pub mod physical;
 pub mod queries;

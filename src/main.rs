@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    salesql::panic_guard::install_hook();
     let outcome = runtime.block_on(salesql::commands::execute(cli));
     // A cancelled statement (Ctrl-C in the REPL) can leave an operator that never
     // yields still running on a worker thread; exiting must not wait for it.

@@ -8,6 +8,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::listing::ListingTableUrl;
 use object_store::ObjectMeta;
 
+use crate::catalog::table_loader::file_name;
+
 /// The partition columns shared by every file of a table, or a message naming two files
 /// that disagree.
 pub fn infer_partition_columns(
@@ -27,9 +29,9 @@ pub fn infer_partition_columns(
             Some((first, first_keys)) if *first_keys != keys => {
                 return Err(format!(
                     "files disagree on their partition folders: {} is under ({}) but {} is under ({})",
-                    first.location,
+                    file_name(table_url, &first.location),
                     first_keys.join(", "),
-                    file.location,
+                    file_name(table_url, &file.location),
                     keys.join(", ")
                 ));
             }
@@ -123,11 +125,11 @@ mod tests {
         ];
         let message = infer_partition_columns(&url(), &files).unwrap_err();
         assert!(
-            message.contains("root/activities/year=2024/a.parquet"),
+            message.contains("s3://bucket/root/activities/year=2024/a.parquet"),
             "{message}"
         );
         assert!(
-            message.contains("root/activities/year=2024/month=1/b.parquet"),
+            message.contains("s3://bucket/root/activities/year=2024/month=1/b.parquet"),
             "{message}"
         );
     }

@@ -19,6 +19,7 @@ use crate::catalog::partitions::infer_partition_columns;
 use crate::catalog::root::DataRoot;
 use crate::catalog::standard::standard_table;
 use crate::error::{Error, Result};
+use crate::panic_guard::catch_panics;
 
 /// The file extension of table files.
 const PARQUET_EXTENSION: &str = ".parquet";
@@ -91,7 +92,7 @@ impl TableLayout {
             Validation::AllFiles => &files[..],
             Validation::FirstFile => &files[..1],
         };
-        let file_schema = shared_schema(session, &store, checked)
+        let file_schema = shared_schema(session, &store, &url, checked)
             .await
             .map_err(table_error)?;
         Ok(Self {
@@ -141,6 +142,7 @@ fn parquet_format(session: &dyn Session) -> ParquetFormat {
 async fn shared_schema(
     session: &dyn Session,
     store: &Arc<dyn object_store::ObjectStore>,
+    table_url: &ListingTableUrl,
     files: &[ObjectMeta],
 ) -> Result<SchemaRef, String> {
     let format = parquet_format(session);
@@ -153,16 +155,24 @@ async fn shared_schema(
         .map(|(index, file)| {
             let format = &format;
             async move {
-                format
-                    .infer_schema(session, store, std::slice::from_ref(file))
+                // A corrupt footer can panic the Parquet reader (lengths that underflow).
+                let inferred = catch_panics(async {
+                    Ok(format
+                        .infer_schema(session, store, std::slice::from_ref(file))
+                        .await?)
+                });
+                let invalid = |reason: String| {
+                    let name = file_name(table_url, &file.location);
+                    format!("{name} is not a valid Parquet file: {reason}")
+                };
+                inferred
                     .await
                     .map(|schema| (index, schema))
-                    .map_err(|e| {
-                        format!(
-                            "{} is not a valid Parquet file: {}",
-                            file.location,
-                            Error::from(e)
-                        )
+                    .map_err(|e| match e {
+                        Error::Internal { message, .. } => invalid(format!(
+                            "its footer is corrupt (the Parquet reader failed on it: {message})"
+                        )),
+                        other => invalid(other.to_string()),
                     })
             }
         })
@@ -178,7 +188,8 @@ async fn shared_schema(
         if let Some(difference) = schema_difference(first, schema) {
             return Err(format!(
                 "files disagree on the schema: {} {difference} of {}",
-                files[*index].location, files[0].location
+                file_name(table_url, &files[*index].location),
+                file_name(table_url, &files[0].location)
             ));
         }
     }
@@ -188,6 +199,18 @@ async fn shared_schema(
         .map(|f| Field::new(f.name(), f.data_type().clone(), true))
         .collect();
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// A file of the table at `table_url` as the user would write it: a local path (with its
+/// leading `/`) or the object store's URL.
+pub(crate) fn file_name(
+    table_url: &ListingTableUrl,
+    location: &object_store::path::Path,
+) -> String {
+    match table_url.scheme() {
+        "file" => format!("/{location}"),
+        _ => format!("{}{location}", table_url.object_store().as_str()),
+    }
 }
 
 /// How `other` differs from `reference` (column names and types; nullability and metadata

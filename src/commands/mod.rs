@@ -18,10 +18,33 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use crate::cli::{Cli, Command, Settings};
 use crate::error::{Error, Result};
 use crate::output::{Format, Output, Sink};
+use crate::panic_guard::catch_panics;
 use crate::session::Session;
 
-/// Runs the command line.
+/// Runs the command line. A panic (a bug reached by some input) ends the command with
+/// [`Error::Internal`] instead of a crash report; see [`crate::panic_guard`]. Servers are not
+/// guarded: they report a failed task to its client and log its panic.
 pub async fn execute(cli: Cli) -> Result<()> {
+    match serves(&cli) {
+        true => run_command(cli).await,
+        false => catch_panics(run_command(cli)).await,
+    }
+}
+
+/// True for the commands that run Ballista servers until they are stopped.
+fn serves(cli: &Cli) -> bool {
+    #[cfg(feature = "distributed")]
+    if matches!(
+        cli.command,
+        Some(Command::Scheduler(_) | Command::Executor(_) | Command::Cluster(_))
+    ) {
+        return true;
+    }
+    let _ = cli;
+    false
+}
+
+async fn run_command(cli: Cli) -> Result<()> {
     let settings = Settings::from_args(&cli.global)?;
     match cli.command {
         None if std::io::stdin().is_terminal() => crate::repl::run(settings).await,

@@ -27,6 +27,7 @@ use rustyline::{Config, Editor};
 use crate::cli::Settings;
 use crate::error::{Error, Result};
 use crate::output::{Expanded, Format, Output, OutputOptions, Sink};
+use crate::panic_guard::catch_panics;
 use crate::queries::QueryLibrary;
 use crate::session::Session;
 use crate::statements::{Bindings, parse_statements, run_statement};
@@ -223,7 +224,7 @@ impl Repl {
         };
         let work = run_statement(&self.session, statement, bindings, &mut output, &mut watch);
         let result = tokio::select! {
-            result = work => result,
+            result = catch_panics(work) => result,
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         };
         if let Some(progress) = progress {

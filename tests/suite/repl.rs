@@ -134,6 +134,36 @@ fn an_error_leaves_the_session_usable() {
     quit(s);
 }
 
+/// A statement that panics a library (here the Parquet reader, on a footer whose lengths do
+/// not add up) ends with an error; the session goes on.
+#[test]
+fn a_panic_in_a_statement_leaves_the_session_usable() {
+    let state = empty_dir();
+    std::fs::create_dir_all(state.path().join("root/deals")).unwrap();
+    std::fs::write(state.path().join("root/deals/f.parquet"), b"PAR1PAR1").unwrap();
+    let mut command = salesql_process();
+    command
+        .current_dir(state.path())
+        .env("XDG_STATE_HOME", state.path())
+        .env("TERM", "xterm")
+        .env_remove("RUST_BACKTRACE")
+        .arg("--data")
+        .arg(state.path().join("root"));
+    let mut s = spawn_command(command, Some(TIMEOUT_MS)).expect("the REPL starts");
+    s.exp_string("salesql> ").expect("the prompt");
+    s.send_line("select count(*) from deals;").unwrap();
+    let before = s.exp_string("salesql> ").unwrap();
+    assert!(
+        before.contains("deals/f.parquet is not a valid Parquet file"),
+        "{before}"
+    );
+    assert!(!before.contains("panicked"), "{before}");
+    s.send_line("select 40 + 2 as answer;").unwrap();
+    s.exp_string("     42").unwrap();
+    s.exp_string("1 row").unwrap();
+    quit(s);
+}
+
 #[test]
 fn ctrl_c_cancels_a_long_statement_and_keeps_the_session() {
     let state = empty_dir();

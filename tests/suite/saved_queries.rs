@@ -141,6 +141,29 @@ fn a_memory_limit_too_small_says_so_and_what_to_do() {
     );
 }
 
+/// Under a tiny limit, `conversion_outliers` fails either at a refused allocation or, when its
+/// nested loop join falls back, at a panic inside DataFusion (apache/datafusion#24676), about
+/// one run in two. Either way the user gets an error that points at the limit, never a panic
+/// report.
+#[test]
+fn a_panic_inside_datafusion_under_a_memory_limit_reads_as_an_error() {
+    for _ in 0..4 {
+        let output = salesql()
+            .env_remove("RUST_BACKTRACE")
+            .args(["--memory-limit", "64K", "run", "conversion_outliers"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = stderr_of(&output);
+        assert!(!stderr.contains("panicked at"), "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(
+            stderr.contains("hint: the query needs more memory"),
+            "{stderr}"
+        );
+    }
+}
+
 /// Under `--memory-limit`, shuffles are never refused memory: a refused shuffle in DataFusion 55
 /// spills, and its reader can wait forever (apache/datafusion#24883). This count, on two
 /// partitions of 64-row batches under 3 MB, hung in 1 run of 3 before; every run must now end,
