@@ -168,6 +168,7 @@ impl Settings {
             .iter()
             .map(|pair| parse_param(pair))
             .collect::<Result<Vec<_>>>()?;
+        refuse_repeated_params(&params)?;
         let width = if stdout_is_terminal {
             terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
         } else {
@@ -215,6 +216,19 @@ fn parse_param(pair: &str) -> Result<(String, String)> {
     Ok((name.to_string(), value.to_string()))
 }
 
+/// A parameter given twice is a mistake (which value was meant?), not "the last one wins".
+fn refuse_repeated_params(params: &[(String, String)]) -> Result<()> {
+    for (index, (name, value)) in params.iter().enumerate() {
+        if let Some((_, earlier)) = params[..index].iter().find(|(other, _)| other == name) {
+            return Err(Error::Usage(format!(
+                "--param {name} is given twice ({name}={earlier} and {name}={value}); \
+                 give each parameter once"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Parses a size: bytes, or a number with K, M, G or T (powers of 1024; `B`/`iB` optional).
 pub fn parse_size(text: &str) -> Option<usize> {
     let text = text.trim();
@@ -260,6 +274,11 @@ mod tests {
             ("since".into(), "2024-01-01".into())
         );
         assert_eq!(parse_param("novalue").unwrap_err().exit_code(), 2);
+        let pairs = ["a=1", "b=2", "a=3"].map(|pair| parse_param(pair).unwrap());
+        let repeated = refuse_repeated_params(&pairs).unwrap_err();
+        assert_eq!(repeated.exit_code(), 2);
+        assert!(repeated.to_string().contains("(a=1 and a=3)"), "{repeated}");
+        assert!(refuse_repeated_params(&pairs[..2]).is_ok());
     }
 
     #[test]

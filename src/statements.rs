@@ -79,6 +79,55 @@ impl Bindings {
         );
         Ok(plan.with_param_values(values)?)
     }
+
+    /// `error` blamed on the parameter that caused it, when one clearly did:
+    /// - a DATE compared with a timestamp column is cast to nanoseconds, which hold the years
+    ///   1677 to 2262 only, and DataFusion's refusal names the value in days;
+    /// - a sales function refusing an argument ends its message with "not VALUE"
+    ///   (`fiscal_trunc(…granularity…)`: "…, not 'fortnight'").
+    ///
+    /// Either way the error becomes a parameter error (exit code 2) naming it.
+    fn blame_for(&self, error: Error) -> Error {
+        let text = error.to_string();
+        for (name, value) in &self.values {
+            let message = match value {
+                ScalarValue::Date32(Some(days))
+                    if text.contains(&format!("Cannot cast Date32 value {days} to Timestamp")) =>
+                {
+                    format!(
+                        "{value} is compared with timestamps, which hold dates from 1677-09-22 \
+                         to 2262-04-11 only; give a date in that range"
+                    )
+                }
+                ScalarValue::Utf8(Some(_))
+                | ScalarValue::Int32(Some(_))
+                | ScalarValue::Int64(Some(_))
+                    if text.ends_with(&format!("not {}", sql_literal(value))) =>
+                {
+                    text.strip_prefix(PLANNING_ERROR)
+                        .unwrap_or(&text)
+                        .to_string()
+                }
+                _ => continue,
+            };
+            return Error::Parameter {
+                name: name.clone(),
+                message,
+            };
+        }
+        error
+    }
+}
+
+/// How DataFusion prefixes a planning error's message.
+const PLANNING_ERROR: &str = "Error during planning: ";
+
+/// A value as SQL (and the sales functions' messages) write it: text quoted, numbers bare.
+fn sql_literal(value: &ScalarValue) -> String {
+    match value {
+        ScalarValue::Utf8(Some(text)) => format!("'{text}'"),
+        other => other.to_string(),
+    }
 }
 
 /// What running one statement produced.
@@ -149,27 +198,39 @@ pub async fn run_statement(
     let state = session.context().state();
     let plan = state.statement_to_plan(statement).await?;
     refuse_writes_under_root(session, &plan)?;
-    let plan = bindings.bind(plan)?;
+    let bound = match bindings.bind(plan) {
+        Ok(plan) => run_bound(session, plan, output, watch).await,
+        Err(e) => Err(e),
+    };
+    let result = bound.map_err(|e| bindings.blame_for(e))?;
+    Ok(StatementOutcome {
+        result,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Runs a bound plan: its rows go to `output`.
+async fn run_bound(
+    session: &Session,
+    plan: LogicalPlan,
+    output: &mut Output,
+    watch: PlanWatcher<'_>,
+) -> Result<Option<ResultSummary>> {
     let returns_rows = !matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Statement(_))
         || matches!(
             &plan,
             LogicalPlan::Statement(datafusion::logical_expr::Statement::Execute(_))
         );
     let frame = session.context().execute_logical_plan(plan).await?;
-    let result = if returns_rows {
-        let task = Arc::new(frame.task_ctx());
-        let physical = frame.create_physical_plan().await?;
-        watch(&physical);
-        let stream = execute_stream(physical, task)?;
-        Some(output.write_stream(stream).await?)
-    } else {
+    if !returns_rows {
         frame.collect().await?;
-        None
-    };
-    Ok(StatementOutcome {
-        result,
-        elapsed: started.elapsed(),
-    })
+        return Ok(None);
+    }
+    let task = Arc::new(frame.task_ctx());
+    let physical = frame.create_physical_plan().await?;
+    watch(&physical);
+    let stream = execute_stream(physical, task)?;
+    Ok(Some(output.write_stream(stream).await?))
 }
 
 /// Refuses statements that would write into the data root: `INSERT`/`DELETE`/`UPDATE` on a

@@ -119,7 +119,9 @@ impl ScalarUDFImpl for FiscalTrunc {
             let dates =
                 map_fiscal::<Date32Type>(NAME, &arrays[0], &arrays[1], |year, month, start| {
                     let (year, month) = granularity.period_start(year, month, start);
-                    days_from_civil(year, month, 1).unwrap_or_default()
+                    // A period starts on or before its date, so only the earliest dates' periods
+                    // can start before the first day a DATE holds: they clamp to it.
+                    days_from_civil(year, month, 1).unwrap_or(i32::MIN)
                 })?;
             Ok(Arc::new(dates) as ArrayRef)
         })

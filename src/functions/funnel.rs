@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, UInt64Type};
 use datafusion::common::plan_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::expr::AggregateFunction;
@@ -86,7 +86,13 @@ impl AggregateUDFImpl for Funnel {
                 return plan_err!("funnel: argument `{name}` must be an integer, not {data_type}");
             }
         }
-        Ok(vec![DataType::Int64, DataType::Int64])
+        // UInt64 levels stay unsigned (a cast to BIGINT fails beyond its range); they are read
+        // saturated, which counts them as `n` like any level above it.
+        let level = match level {
+            DataType::UInt64 => DataType::UInt64,
+            _ => DataType::Int64,
+        };
+        Ok(vec![level, DataType::Int64])
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -154,6 +160,14 @@ impl FunnelGroups {
     }
 }
 
+/// The levels as BIGINT: UInt64 levels beyond its range saturate (they count as `n` anyway).
+fn signed_levels(levels: &ArrayRef) -> Int64Array {
+    match levels.as_primitive_opt::<UInt64Type>() {
+        Some(unsigned) => unsigned.unary(|level| i64::try_from(level).unwrap_or(i64::MAX)),
+        None => levels.as_primitive::<Int64Type>().clone(),
+    }
+}
+
 impl GroupsAccumulator for FunnelGroups {
     fn update_batch(
         &mut self,
@@ -163,7 +177,7 @@ impl GroupsAccumulator for FunnelGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.histogram.ensure(total_num_groups);
-        let levels = values[0].as_primitive::<Int64Type>();
+        let levels = signed_levels(&values[0]);
         for (row, group) in group_indices.iter().enumerate() {
             if !selected(opt_filter, row) || levels.is_null(row) {
                 continue;
@@ -212,7 +226,7 @@ impl GroupsAccumulator for FunnelGroups {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let width = self.histogram.width();
-        let levels = values[0].as_primitive::<Int64Type>();
+        let levels = signed_levels(&values[0]);
         let mut flat = vec![0; levels.len() * width];
         for row in 0..levels.len() {
             if selected(opt_filter, row)

@@ -194,11 +194,14 @@ fn span_at(opened: &Int64Array, closed: &Int64Array, row: usize) -> Option<(i64,
     if opened.is_null(row) {
         return None;
     }
-    let start = opened.value(row);
+    // Instants saturate at i64::MAX (a date in the year 5 million); kept below STILL_OPEN,
+    // such a row is still open after it opens, and a span ending there is not.
+    let latest = STILL_OPEN - 1;
+    let start = opened.value(row).min(latest);
     let end = if closed.is_null(row) {
         STILL_OPEN
     } else {
-        closed.value(row)
+        closed.value(row).min(latest)
     };
     (end > start).then_some((start, end))
 }

@@ -84,8 +84,12 @@ impl QueryLibrary {
             if as_path.is_file() {
                 return read_query_file(as_path);
             }
+            let problem = match as_path.is_dir() {
+                true => "a folder, not a .sql file (give --queries DIR to look up names in it)",
+                false => "no such file",
+            };
             return Err(Error::Usage(format!(
-                "saved query {name_or_path}: no such file"
+                "saved query {name_or_path}: {problem}"
             )));
         }
         for dir in &self.dirs {
@@ -184,6 +188,12 @@ mod tests {
             .find(dir.path().join("extra.sql").to_str().unwrap())
             .unwrap();
         assert_eq!(by_path.name, "extra");
+        let folder = library.find(dir.path().to_str().unwrap()).unwrap_err();
+        assert!(
+            folder.to_string().contains("a folder, not a .sql file"),
+            "{folder}"
+        );
+        assert_eq!(folder.exit_code(), 2);
         let names: Vec<String> = library.list().into_iter().map(|q| q.name).collect();
         assert!(names.contains(&"extra".to_string()));
         assert!(names.contains(&"quota_attainment".to_string()));

@@ -125,6 +125,56 @@ fn ill_typed_values_name_the_parameter_and_the_type() {
         .stderr("error: parameter `since`: \"last tuesday\" is not a valid DATE\n");
 }
 
+/// A DATE compared with timestamps must fit DataFusion's nanosecond timestamps; beyond 2262
+/// the refusal names the parameter, not a Date32 day count.
+#[test]
+fn a_date_beyond_what_timestamps_hold_names_the_parameter() {
+    salesql()
+        .args(["run", "funnel", "--param", "since=9999-12-31"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: parameter `since`: 9999-12-31 is compared with timestamps, which hold \
+             dates from 1677-09-22 to 2262-04-11 only",
+        ));
+    salesql()
+        .args(["run", "funnel", "--param", "since=2262-04-11"])
+        .assert()
+        .success();
+}
+
+/// A well-typed value that a sales function refuses is still the parameter's fault.
+#[test]
+fn a_value_a_function_refuses_names_the_parameter() {
+    salesql()
+        .args(["run", "quota_attainment", "--param", "period=fortnight"])
+        .assert()
+        .code(2)
+        .stderr(
+            "error: parameter `period`: fiscal_trunc: argument `granularity` must be 'month', \
+             'quarter' or 'year', not 'fortnight'\n",
+        );
+    salesql()
+        .args(["run", "quota_attainment", "--param", "fiscal_start=13"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: parameter `fiscal_start`: ",
+        ));
+}
+
+#[test]
+fn a_parameter_given_twice_is_a_usage_error() {
+    salesql()
+        .args(["run", "funnel", "--param", "since=2024-01-01"])
+        .args(["--param", "since=2025-01-01"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--param since is given twice (since=2024-01-01 and since=2025-01-01)",
+        ));
+}
+
 #[test]
 fn required_parameters_must_be_given() {
     let dir = empty_dir();
