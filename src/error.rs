@@ -172,7 +172,7 @@ fn describe_datafusion(e: &DataFusionError) -> String {
     };
     let text = coercion_message(&text).unwrap_or(text);
     if let Some(message) = worker_panic_message(&text) {
-        return describe_panic(message, None);
+        return describe_panic(&message, None);
     }
     if text.contains(BALLISTA_TRANSPORT) && !text.contains(BALLISTA_REJECTED_TASK) {
         return format!(
@@ -264,11 +264,28 @@ fn with_causes_after(mut text: String, error: &dyn std::error::Error) -> String 
 }
 
 /// The message of a panic on one of DataFusion's worker tasks, which reaches us as the task's
-/// join error: `task 25 panicked with message "…"`.
-fn worker_panic_message(text: &str) -> Option<&str> {
+/// join error: `task 25 panicked with message "…"`, the message written as Rust writes a
+/// string literal (`{:?}`: quotes and line breaks escaped). Unescaped, up to its closing quote.
+fn worker_panic_message(text: &str) -> Option<String> {
     const PANICKED: &str = " panicked with message \"";
     let (_, rest) = text.split_once(PANICKED)?;
-    Some(rest.rsplit_once('"').map_or(rest, |(message, _)| message))
+    let mut message = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => message.push('\n'),
+                Some('t') => message.push('\t'),
+                Some('r') => message.push('\r'),
+                Some('0') => message.push('\0'),
+                Some(other) => message.push(other),
+                None => break,
+            },
+            other => message.push(other),
+        }
+    }
+    Some(message)
 }
 
 /// The function's own words inside DataFusion's "user-defined coercion failed" message.
@@ -300,10 +317,16 @@ mod tests {
         );
         assert!(text.ends_with(MEMORY_HINT), "{text}");
 
-        let other = DataFusionError::External("task 3 panicked with message \"boom\"".into());
+        let other = DataFusionError::External(
+            format!(
+                "task 3 panicked with message {:?}: caused by …",
+                "a \"quoted\"\nboom"
+            )
+            .into(),
+        );
         let text = Error::DataFusion(other).to_string();
         assert!(text.starts_with("internal error (a bug"), "{text}");
-        assert!(text.ends_with(": boom"), "{text}");
+        assert!(text.ends_with(": a \"quoted\"\nboom"), "{text}");
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //! keeps its session, `-o` removes its temporary file, and the exit code is 1.
 //!
 //! The binary installs [`install_hook`]: while a guard is active the hook records the panic
-//! instead of printing it (the message reaches the user once, as the error); with
-//! `RUST_BACKTRACE` set it prints the usual report and backtrace as well. Without the hook
-//! (library users, unit tests) panics are still caught, and printed as usual.
+//! instead of printing it, and the guard that was running when it happened reports it once,
+//! as its error (or as a warning when its work ended otherwise). With `RUST_BACKTRACE` set the
+//! hook prints the usual report and backtrace as well. Without the hook (library users, unit
+//! tests) panics are still caught, and printed as usual.
 
 use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 
 use futures::FutureExt;
@@ -20,18 +21,25 @@ use crate::error::{Error, Result};
 /// How many guards are running, on any thread.
 static ACTIVE_GUARDS: AtomicUsize = AtomicUsize::new(0);
 
-/// The first panic while guards were running, on any thread: a panic on one of DataFusion's
-/// worker tasks is often followed by others that only say an earlier one happened ("inner
-/// future panicked during poll"), and by the task's join error; the first one is the cause.
-static FIRST_PANIC: Mutex<Option<Panic>> = Mutex::new(None);
+/// The panics recorded while guards were running, each with its sequence number (from
+/// [`NEXT_PANIC`]), oldest first, until the guard that was running when it happened takes it.
+static RECORDED: Mutex<Vec<(u64, Panic)>> = Mutex::new(Vec::new());
 
-/// Set once a guard has reported a panic: the stray panics that follow from it (other tasks of
-/// the failed statement, still running after it ended) are not printed either.
+/// The sequence number of the next recorded panic: a guard takes the panics numbered from
+/// the value it saw when it started, never an earlier statement's.
+static NEXT_PANIC: AtomicU64 = AtomicU64::new(0);
+
+/// How many recorded panics are kept when no guard takes them (a guard takes them at its end).
+const MAX_RECORDED: usize = 64;
+
+/// Set once a guard has returned a panic as its error: the stray panics that follow from it
+/// (other tasks of the failed statement, still running after it ended) are not printed.
 static PANIC_REPORTED: AtomicBool = AtomicBool::new(false);
 
 static INSTALL_HOOK: Once = Once::new();
 
 /// What a panic said, and where.
+#[derive(Debug)]
 struct Panic {
     message: String,
     location: Option<String>,
@@ -47,28 +55,39 @@ impl Panic {
 }
 
 /// Runs `work`; a panic while it runs (while it is polled, or on a task it waits for) becomes
-/// [`Error::Internal`] naming the first panic's message and location.
+/// [`Error::Internal`] naming the first panic's message and location. The panics that follow
+/// it (tasks failing because it did) are part of the same failure. A panic recorded while the
+/// work still succeeded, or failed with an error of its own, is printed as a warning, never
+/// dropped.
 pub async fn catch_panics<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    let since = NEXT_PANIC.load(Ordering::SeqCst);
     let active = ActiveGuard::enter();
     let outcome = AssertUnwindSafe(work).catch_unwind().await;
     drop(active);
-    let first = take_first_panic();
-    if first.is_some() {
-        PANIC_REPORTED.store(true, Ordering::SeqCst);
-    }
-    match outcome {
+    let mut panics = take_panics_since(since);
+    let mut first = (!panics.is_empty()).then(|| panics.remove(0));
+    let result = match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => match first {
-            Some(panic) if reports_a_panic(&error) => Err(panic.into_error()),
-            _ => Err(error),
-        },
+        Ok(Err(error)) if !reports_a_panic(&error) => Err(error),
+        Ok(Err(error)) => Err(first.take().map_or(error, Panic::into_error)),
         Err(payload) => Err(first
+            .take()
             .unwrap_or_else(|| Panic {
                 message: panic_message(payload.as_ref()),
                 location: None,
             })
             .into_error()),
+    };
+    if matches!(result, Err(Error::Internal { .. })) {
+        PANIC_REPORTED.store(true, Ordering::SeqCst);
+    } else if let Some(first) = first {
+        let more = match panics.len() {
+            0 => String::new(),
+            others => format!(" (and {others} more panics)"),
+        };
+        eprintln!("warning: a task panicked: {}{more}", first.into_error());
     }
+    result
 }
 
 /// Counts one running guard for as long as it lives (also when its future is dropped).
@@ -95,14 +114,18 @@ pub fn install_hook() {
         let verbose = std::env::var_os("RUST_BACKTRACE").is_some_and(|value| value != "0");
         std::panic::set_hook(Box::new(move |info| {
             let guarded = ACTIVE_GUARDS.load(Ordering::SeqCst) > 0;
-            if guarded && let Ok(mut first) = FIRST_PANIC.lock() {
-                first.get_or_insert_with(|| Panic {
+            if guarded && let Ok(mut recorded) = RECORDED.lock() {
+                let panic = Panic {
                     message: info
                         .payload_as_str()
                         .unwrap_or("a panic without a message")
                         .to_string(),
                     location: info.location().map(Location::to_string),
-                });
+                };
+                if recorded.len() == MAX_RECORDED {
+                    recorded.remove(0);
+                }
+                recorded.push((NEXT_PANIC.fetch_add(1, Ordering::SeqCst), panic));
             }
             if verbose || !(guarded || PANIC_REPORTED.load(Ordering::SeqCst)) {
                 report(info);
@@ -111,14 +134,28 @@ pub fn install_hook() {
     });
 }
 
-fn take_first_panic() -> Option<Panic> {
-    FIRST_PANIC.lock().ok()?.take()
+/// Removes and returns the panics recorded since sequence number `since`, oldest first.
+fn take_panics_since(since: u64) -> Vec<Panic> {
+    let Ok(mut recorded) = RECORDED.lock() else {
+        return Vec::new();
+    };
+    let first_taken = recorded.partition_point(|(number, _)| *number < since);
+    recorded
+        .drain(first_taken..)
+        .map(|(_, panic)| panic)
+        .collect()
 }
 
 /// True for the errors a panic turns into on its way to us: a worker task's join error
 /// ("task 25 panicked with message …") or a panic caught by an inner guard.
 fn reports_a_panic(error: &Error) -> bool {
-    matches!(error, Error::Internal { .. }) || error.to_string().contains(" panicked")
+    match error {
+        Error::Internal { .. } => true,
+        // DataFusion's own text, not the description we show for it.
+        Error::DataFusion(inner) => inner.to_string().contains(" panicked with message "),
+        Error::InStatement { source, .. } => reports_a_panic(source),
+        _ => false,
+    }
 }
 
 /// The text a panic was raised with (`panic!("…")`, `expect`, arithmetic overflow, …).

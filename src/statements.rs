@@ -2,7 +2,7 @@
 //! under the data root, binds parameters as typed literals (never as text), executes, and
 //! streams rows to the output. A script stops at its first failing statement.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,16 +80,21 @@ impl Bindings {
         Ok(plan.with_param_values(values)?)
     }
 
-    /// `error` blamed on the parameter that caused it, when one clearly did:
+    /// `error` blamed on the parameter that caused it, when exactly one of the parameters the
+    /// statement uses (`used`, as `$name`) clearly did:
     /// - a DATE compared with a timestamp column is cast to nanoseconds, which hold the years
     ///   1677 to 2262 only, and DataFusion's refusal names the value in days;
     /// - a sales function refusing an argument ends its message with "not VALUE"
-    ///   (`fiscal_trunc(…granularity…)`: "…, not 'fortnight'").
+    ///   (`fiscal_trunc(…granularity…)`: "…, not 'fortnight'"), and the statement's text
+    ///   `sql` does not hold that value itself (a literal may be at fault then).
     ///
-    /// Either way the error becomes a parameter error (exit code 2) naming it.
-    fn blame_for(&self, error: Error) -> Error {
+    /// The error then becomes a parameter error (exit code 2) naming it.
+    fn blame_for(&self, error: Error, used: &HashSet<String>, sql: &str) -> Error {
         let text = error.to_string();
-        for (name, value) in &self.values {
+        let mut culprits = self.values.iter().filter_map(|(name, value)| {
+            if !used.contains(&format!("${name}")) {
+                return None;
+            }
             let message = match value {
                 ScalarValue::Date32(Some(days))
                     if text.contains(&format!("Cannot cast Date32 value {days} to Timestamp")) =>
@@ -102,21 +107,36 @@ impl Bindings {
                 ScalarValue::Utf8(Some(_))
                 | ScalarValue::Int32(Some(_))
                 | ScalarValue::Int64(Some(_))
-                    if text.ends_with(&format!("not {}", sql_literal(value))) =>
+                    if text.ends_with(&format!("not {}", sql_literal(value)))
+                        && !holds_literal(sql, &sql_literal(value)) =>
                 {
                     text.strip_prefix(PLANNING_ERROR)
                         .unwrap_or(&text)
                         .to_string()
                 }
-                _ => continue,
+                _ => return None,
             };
-            return Error::Parameter {
+            Some((name, message))
+        });
+        match (culprits.next(), culprits.next()) {
+            (Some((name, message)), None) => Error::Parameter {
                 name: name.clone(),
                 message,
-            };
+            },
+            _ => error,
         }
-        error
     }
+}
+
+/// True when `literal` (`13`, `'fortnight'`) stands in `sql` as a token of its own, not inside
+/// a longer number or name.
+fn holds_literal(sql: &str, literal: &str) -> bool {
+    let continues = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    sql.match_indices(literal).any(|(at, _)| {
+        let before = sql[..at].chars().next_back();
+        let after = sql[at + literal.len()..].chars().next();
+        !before.is_some_and(continues) && !after.is_some_and(continues)
+    })
 }
 
 /// How DataFusion prefixes a planning error's message.
@@ -196,13 +216,15 @@ pub async fn run_statement(
 ) -> Result<StatementOutcome> {
     let started = Instant::now();
     let state = session.context().state();
+    let sql = statement.to_string();
     let plan = state.statement_to_plan(statement).await?;
     refuse_writes_under_root(session, &plan)?;
+    let used = plan.get_parameter_names()?;
     let bound = match bindings.bind(plan) {
         Ok(plan) => run_bound(session, plan, output, watch).await,
         Err(e) => Err(e),
     };
-    let result = bound.map_err(|e| bindings.blame_for(e))?;
+    let result = bound.map_err(|e| bindings.blame_for(e, &used, &sql))?;
     Ok(StatementOutcome {
         result,
         elapsed: started.elapsed(),
@@ -273,5 +295,19 @@ fn refuse_writes_under_root(session: &Session, plan: &LogicalPlan) -> Result<()>
             copy.output_url
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_literal_is_found_only_as_a_token_of_its_own() {
+        assert!(holds_literal("fiscal_year(d, 13)", "13"));
+        assert!(holds_literal("WHERE p = 'fortnight'", "'fortnight'"));
+        assert!(!holds_literal("LIMIT 130", "13"));
+        assert!(!holds_literal("x13 + 1.13", "13"));
+        assert!(!holds_literal("DATE '2013-01-01'", "13"));
     }
 }

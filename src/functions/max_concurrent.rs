@@ -194,8 +194,9 @@ fn span_at(opened: &Int64Array, closed: &Int64Array, row: usize) -> Option<(i64,
     if opened.is_null(row) {
         return None;
     }
-    // Instants saturate at i64::MAX (a date in the year 5 million); kept below STILL_OPEN,
-    // such a row is still open after it opens, and a span ending there is not.
+    // Instants (microseconds) saturate at i64::MAX past the year 294,247; kept below
+    // STILL_OPEN, a row opened that late and never closed is open, one closed that late is
+    // not (all such instants are one: a span between two of them is empty).
     let latest = STILL_OPEN - 1;
     let start = opened.value(row).min(latest);
     let end = if closed.is_null(row) {

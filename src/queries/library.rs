@@ -84,13 +84,11 @@ impl QueryLibrary {
             if as_path.is_file() {
                 return read_query_file(as_path);
             }
-            let problem = match as_path.is_dir() {
-                true => "a folder, not a .sql file (give --queries DIR to look up names in it)",
-                false => "no such file",
-            };
-            return Err(Error::Usage(format!(
-                "saved query {name_or_path}: {problem}"
-            )));
+            if !as_path.is_dir() {
+                return Err(Error::Usage(format!(
+                    "saved query {name_or_path}: no such file"
+                )));
+            }
         }
         for dir in &self.dirs {
             let candidate = dir.join(format!("{name_or_path}.sql"));
@@ -103,6 +101,13 @@ impl QueryLibrary {
             .find(|(name, _)| *name == name_or_path)
         {
             return SavedQuery::parse(name, QueryOrigin::Builtin, (*sql).to_string());
+        }
+        if as_path.is_dir() {
+            // A folder given where a query was meant (a path, or a name no query has).
+            return Err(Error::Usage(format!(
+                "saved query {name_or_path}: a folder, not a saved query (give --queries \
+                 {name_or_path} to look up names in it)"
+            )));
         }
         let known: Vec<String> = self.list().into_iter().map(|q| q.name).collect();
         Err(Error::Usage(format!(
@@ -190,7 +195,7 @@ mod tests {
         assert_eq!(by_path.name, "extra");
         let folder = library.find(dir.path().to_str().unwrap()).unwrap_err();
         assert!(
-            folder.to_string().contains("a folder, not a .sql file"),
+            folder.to_string().contains("a folder, not a saved query"),
             "{folder}"
         );
         assert_eq!(folder.exit_code(), 2);

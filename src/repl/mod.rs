@@ -137,19 +137,31 @@ pub async fn run(settings: Settings) -> Result<()> {
             }
             other => other,
         };
-        let outcome = match input {
-            Input::Quit => break,
-            Input::Meta { name, args } => meta::execute(&mut repl, &name, &args).await,
-            Input::Sql(text) => repl.run_sql(&text).await.map(|()| Flow::Continue),
-            Input::Edit(_) => Ok(Flow::Continue),
-        };
+        if input == Input::Quit {
+            break;
+        }
+        // A panic (a bug reached by this input) ends the input with an error, not the session.
+        let outcome = catch_panics(async {
+            match input {
+                Input::Meta { name, args } => meta::execute(&mut repl, &name, &args).await,
+                Input::Sql(text) => repl.run_sql(&text).await.map(|()| Flow::Continue),
+                Input::Quit | Input::Edit(_) => Ok(Flow::Continue),
+            }
+        })
+        .await;
         match outcome {
             Ok(Flow::Quit) => break,
             Ok(Flow::Continue) => {}
             Err(Error::Interrupted) => eprintln!("cancelled"),
             Err(e) => eprintln!("error: {e}"),
         }
-        repl.refresh_catalog().await;
+        let refreshed = catch_panics(async {
+            repl.refresh_catalog().await;
+            Ok(())
+        });
+        if let Err(e) = refreshed.await {
+            eprintln!("error: refreshing the catalog: {e}");
+        }
     }
     Ok(())
 }
@@ -224,7 +236,7 @@ impl Repl {
         };
         let work = run_statement(&self.session, statement, bindings, &mut output, &mut watch);
         let result = tokio::select! {
-            result = catch_panics(work) => result,
+            result = work => result,
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         };
         if let Some(progress) = progress {

@@ -127,7 +127,7 @@ fn funnel_spec(constants: &[Option<&ScalarValue>], types: &[DataType]) -> Result
     for (index, constant) in constants.iter().enumerate().skip(2 + steps) {
         let value = require_constant(NAME, "mode", *constant)?;
         let text = constant_text(NAME, &format!("mode {}", index - 1 - steps), value)?;
-        if text.trim().is_empty() {
+        if text.split([',', ' ']).all(str::is_empty) {
             return plan_err!(
                 "{NAME}: mode {} is empty (use 'strict_increase', 'strict_order' or 'strict_deduplication', or leave it out)",
                 index - 1 - steps
