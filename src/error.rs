@@ -266,7 +266,7 @@ fn with_causes_after(mut text: String, error: &dyn std::error::Error) -> String 
 /// The message of a panic on one of DataFusion's worker tasks, which reaches us as the task's
 /// join error: `task 25 panicked with message "…"`, the message written as Rust writes a
 /// string literal (`{:?}`: quotes and line breaks escaped). Unescaped, up to its closing quote.
-fn worker_panic_message(text: &str) -> Option<String> {
+pub(crate) fn worker_panic_message(text: &str) -> Option<String> {
     const PANICKED: &str = " panicked with message \"";
     let (_, rest) = text.split_once(PANICKED)?;
     let mut message = String::new();

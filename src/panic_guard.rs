@@ -16,7 +16,7 @@ use std::sync::{Mutex, Once};
 
 use futures::FutureExt;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, worker_panic_message};
 
 /// How many guards are running, on any thread.
 static ACTIVE_GUARDS: AtomicUsize = AtomicUsize::new(0);
@@ -28,6 +28,9 @@ static RECORDED: Mutex<Vec<(u64, Panic)>> = Mutex::new(Vec::new());
 /// The sequence number of the next recorded panic: a guard takes the panics numbered from
 /// the value it saw when it started, never an earlier statement's.
 static NEXT_PANIC: AtomicU64 = AtomicU64::new(0);
+
+/// What a panic raised with something other than text says.
+const NO_MESSAGE: &str = "a panic without a message";
 
 /// How many recorded panics are kept when no guard takes them (a guard takes them at its end).
 const MAX_RECORDED: usize = 64;
@@ -116,10 +119,7 @@ pub fn install_hook() {
             let guarded = ACTIVE_GUARDS.load(Ordering::SeqCst) > 0;
             if guarded && let Ok(mut recorded) = RECORDED.lock() {
                 let panic = Panic {
-                    message: info
-                        .payload_as_str()
-                        .unwrap_or("a panic without a message")
-                        .to_string(),
+                    message: info.payload_as_str().unwrap_or(NO_MESSAGE).to_string(),
                     location: info.location().map(Location::to_string),
                 };
                 if recorded.len() == MAX_RECORDED {
@@ -152,7 +152,7 @@ fn reports_a_panic(error: &Error) -> bool {
     match error {
         Error::Internal { .. } => true,
         // DataFusion's own text, not the description we show for it.
-        Error::DataFusion(inner) => inner.to_string().contains(" panicked with message "),
+        Error::DataFusion(inner) => worker_panic_message(&inner.to_string()).is_some(),
         Error::InStatement { source, .. } => reports_a_panic(source),
         _ => false,
     }
@@ -165,7 +165,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else if let Some(text) = payload.downcast_ref::<String>() {
         text.clone()
     } else {
-        "a panic without a message".to_string()
+        NO_MESSAGE.to_string()
     }
 }
 

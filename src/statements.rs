@@ -45,18 +45,18 @@ impl Bindings {
         &self.values
     }
 
-    fn bind(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
-        let used = plan.get_parameter_names()?;
+    /// Binds the parameters `used` by `plan` (its placeholders, as `$name`).
+    fn bind(&self, plan: LogicalPlan, used: &HashSet<String>) -> Result<LogicalPlan> {
         if used.is_empty() {
             return Ok(plan);
         }
-        let mut used: Vec<String> = used.into_iter().collect();
+        let mut used: Vec<&String> = used.iter().collect();
         used.sort();
         for id in &used {
             let name = id.trim_start_matches('$');
             if name.chars().all(|c| c.is_ascii_digit()) {
                 return Err(Error::Parameter {
-                    name: id.clone(),
+                    name: id.to_string(),
                     message: "positional parameters are not supported; use named ones ($name)"
                         .into(),
                 });
@@ -95,6 +95,7 @@ impl Bindings {
             if !used.contains(&format!("${name}")) {
                 return None;
             }
+            let literal = sql_literal(value);
             let message = match value {
                 ScalarValue::Date32(Some(days))
                     if text.contains(&format!("Cannot cast Date32 value {days} to Timestamp")) =>
@@ -107,8 +108,8 @@ impl Bindings {
                 ScalarValue::Utf8(Some(_))
                 | ScalarValue::Int32(Some(_))
                 | ScalarValue::Int64(Some(_))
-                    if text.ends_with(&format!("not {}", sql_literal(value)))
-                        && !holds_literal(sql, &sql_literal(value)) =>
+                    if text.ends_with(&format!("not {literal}"))
+                        && !holds_literal(sql, &literal) =>
                 {
                     text.strip_prefix(PLANNING_ERROR)
                         .unwrap_or(&text)
@@ -220,7 +221,7 @@ pub async fn run_statement(
     let plan = state.statement_to_plan(statement).await?;
     refuse_writes_under_root(session, &plan)?;
     let used = plan.get_parameter_names()?;
-    let bound = match bindings.bind(plan) {
+    let bound = match bindings.bind(plan, &used) {
         Ok(plan) => run_bound(session, plan, output, watch).await,
         Err(e) => Err(e),
     };

@@ -80,15 +80,21 @@ impl QueryLibrary {
         let looks_like_path = name_or_path.ends_with(".sql")
             || name_or_path.contains(std::path::MAIN_SEPARATOR)
             || name_or_path.contains('/');
+        // A folder given where a query was meant (a path, or a name no query has).
+        let folder = || {
+            Error::Usage(format!(
+                "saved query {name_or_path}: a folder, not a saved query (give --queries \
+                 {name_or_path} to look up names in it)"
+            ))
+        };
         if looks_like_path {
             if as_path.is_file() {
                 return read_query_file(as_path);
             }
-            if !as_path.is_dir() {
-                return Err(Error::Usage(format!(
-                    "saved query {name_or_path}: no such file"
-                )));
-            }
+            return Err(match as_path.is_dir() {
+                true => folder(),
+                false => Error::Usage(format!("saved query {name_or_path}: no such file")),
+            });
         }
         for dir in &self.dirs {
             let candidate = dir.join(format!("{name_or_path}.sql"));
@@ -103,11 +109,7 @@ impl QueryLibrary {
             return SavedQuery::parse(name, QueryOrigin::Builtin, (*sql).to_string());
         }
         if as_path.is_dir() {
-            // A folder given where a query was meant (a path, or a name no query has).
-            return Err(Error::Usage(format!(
-                "saved query {name_or_path}: a folder, not a saved query (give --queries \
-                 {name_or_path} to look up names in it)"
-            )));
+            return Err(folder());
         }
         let known: Vec<String> = self.list().into_iter().map(|q| q.name).collect();
         Err(Error::Usage(format!(

@@ -127,13 +127,14 @@ fn funnel_spec(constants: &[Option<&ScalarValue>], types: &[DataType]) -> Result
     for (index, constant) in constants.iter().enumerate().skip(2 + steps) {
         let value = require_constant(NAME, "mode", *constant)?;
         let text = constant_text(NAME, &format!("mode {}", index - 1 - steps), value)?;
-        if text.split([',', ' ']).all(str::is_empty) {
+        let modes: Vec<&str> = text.split([',', ' ']).filter(|m| !m.is_empty()).collect();
+        if modes.is_empty() {
             return plan_err!(
                 "{NAME}: mode {} is empty (use 'strict_increase', 'strict_order' or 'strict_deduplication', or leave it out)",
                 index - 1 - steps
             );
         }
-        for mode in text.split([',', ' ']).filter(|m| !m.is_empty()) {
+        for mode in modes {
             match mode.to_ascii_lowercase().as_str() {
                 "strict_increase" => spec.strict_increase = true,
                 "strict_order" => spec.strict_order = true,
