@@ -107,7 +107,11 @@ pub enum Command {
     /// List the saved queries with their parameters.
     Queries,
     /// Validate the data root: tables, schemas, problems (exit 1 when there is one).
-    Check,
+    Check {
+        /// Also decode every column of every file, naming the damaged ones (reads all the data).
+        #[arg(long)]
+        deep: bool,
+    },
     /// List the sales SQL functions with their documentation.
     Functions,
     /// Write a synthetic CRM dataset.

@@ -38,6 +38,18 @@ pub enum Error {
         /// What is wrong, naming the file at fault.
         message: String,
     },
+    /// A Parquet file a statement reads cannot be decoded.
+    #[error("{}", describe_damage(table.as_deref(), file, column.as_deref(), message))]
+    DamagedFile {
+        /// The table the file belongs to, when known.
+        table: Option<String>,
+        /// The file: a local path or an object store URL.
+        file: String,
+        /// The column that cannot be decoded (`None`: the file's metadata cannot be).
+        column: Option<String>,
+        /// The decoder's message.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -147,6 +159,16 @@ fn salesql_error_in(e: &DataFusionError) -> Option<&Error> {
         DataFusionError::External(inner) => inner.downcast_ref::<Error>(),
         _ => None,
     }
+}
+
+/// "table `t`: file F is damaged: column `c` cannot be decoded (…)".
+fn describe_damage(table: Option<&str>, file: &str, column: Option<&str>, message: &str) -> String {
+    let table = table.map(|t| format!("table `{t}`: ")).unwrap_or_default();
+    let part = match column {
+        Some(column) => format!("column `{column}`"),
+        None => "its metadata".to_string(),
+    };
+    format!("{table}file {file} is damaged: {part} cannot be decoded ({message})")
 }
 
 /// Renders a DataFusion error readably: our own errors carried inside it are shown as

@@ -15,6 +15,7 @@ use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 
+use crate::catalog::damaged_files;
 use crate::error::{Error, Result};
 use crate::output::{Output, ResultSummary};
 use crate::session::Session;
@@ -249,11 +250,26 @@ async fn run_bound(
         frame.collect().await?;
         return Ok(None);
     }
+    let tables = damaged_files::scanned_tables(frame.logical_plan());
     let task = Arc::new(frame.task_ctx());
     let physical = frame.create_physical_plan().await?;
     watch(&physical);
-    let stream = execute_stream(physical, task)?;
-    Ok(Some(output.write_stream(stream).await?))
+    let stream = execute_stream(Arc::clone(&physical), Arc::clone(&task))?;
+    match output.write_stream(stream).await {
+        Ok(summary) => Ok(Some(summary)),
+        Err(Error::DataFusion(e)) if damaged_files::is_decoding_error(&e) => {
+            match damaged_files::locate_damage(&physical, &task.runtime_env(), &tables).await {
+                Some(damage) => Err(Error::DamagedFile {
+                    table: damage.table,
+                    file: damage.file,
+                    column: damage.column,
+                    message: damage.message,
+                }),
+                None => Err(Error::DataFusion(e)),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Refuses statements that would write into the data root: `INSERT`/`DELETE`/`UPDATE` on a

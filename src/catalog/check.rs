@@ -6,9 +6,13 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::listing::PartitionedFile;
+use futures::StreamExt;
 
+use crate::catalog::damaged_files::{FILES_AT_ONCE, decode_file};
 use crate::catalog::standard::{STANDARD_TABLES, standard_table};
-use crate::catalog::table_loader::TableLayout;
+use crate::catalog::table_loader::{TableLayout, file_name};
+use crate::error::Error;
 use crate::session::Session;
 
 /// The state of one table.
@@ -68,8 +72,9 @@ impl TableReport {
     }
 }
 
-/// Checks every table of the session's data root, standard tables first.
-pub async fn check_root(session: &Session) -> Vec<TableReport> {
+/// Checks every table of the session's data root, standard tables first; `deep` also decodes
+/// every column of every file.
+pub async fn check_root(session: &Session, deep: bool) -> Vec<TableReport> {
     let schema = session.schema();
     let mut reports = Vec::new();
     let mut names: Vec<String> = STANDARD_TABLES.iter().map(|t| t.name.to_string()).collect();
@@ -96,12 +101,12 @@ pub async fn check_root(session: &Session) -> Vec<TableReport> {
             reports.push(report);
             continue;
         }
-        reports.push(check_table(session, &name).await);
+        reports.push(check_table(session, &name, deep).await);
     }
     reports
 }
 
-async fn check_table(session: &Session, name: &str) -> TableReport {
+async fn check_table(session: &Session, name: &str, deep: bool) -> TableReport {
     let mut report = TableReport::empty(name, TableStatus::Ok);
     let layout = match session.schema().layout(name).await {
         Ok(layout) => layout,
@@ -130,10 +135,36 @@ async fn check_table(session: &Session, name: &str) -> TableReport {
         Ok(rows) => report.rows = Some(rows),
         Err(e) => report.problems.push(format!("cannot count rows: {e}")),
     }
+    if deep {
+        report
+            .problems
+            .extend(damaged_files(session, &layout).await);
+    }
     if !report.problems.is_empty() {
         report.status = TableStatus::Problem;
     }
     report
+}
+
+/// One problem for each file of the table that fails to decode, naming its first bad column.
+async fn damaged_files(session: &Session, layout: &TableLayout) -> Vec<String> {
+    let store = session.root().store();
+    futures::stream::iter(&layout.files)
+        .map(|meta| async move {
+            let file = PartitionedFile::from(meta.clone());
+            let damage = decode_file(Arc::clone(store), &file, None).await?;
+            let error = Error::DamagedFile {
+                table: None,
+                file: file_name(&layout.url, &meta.location),
+                column: damage.column,
+                message: damage.message,
+            };
+            Some(error.to_string())
+        })
+        .buffered(FILES_AT_ONCE)
+        .filter_map(|problem| async move { problem })
+        .collect()
+        .await
 }
 
 /// Missing or ill-typed columns of a standard table.

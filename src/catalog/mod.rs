@@ -4,6 +4,7 @@
 
 pub mod aws_profile;
 pub mod check;
+pub mod damaged_files;
 pub mod partitions;
 pub mod registry;
 pub mod root;

@@ -12,6 +12,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::object_store::ObjectStoreUrl;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectMeta;
 
@@ -207,9 +208,18 @@ pub(crate) fn file_name(
     table_url: &ListingTableUrl,
     location: &object_store::path::Path,
 ) -> String {
-    match table_url.scheme() {
+    stored_file_name(&table_url.object_store(), location)
+}
+
+/// A file in the object store at `store` as the user would write it (see [`file_name`]).
+pub(crate) fn stored_file_name(
+    store: &ObjectStoreUrl,
+    location: &object_store::path::Path,
+) -> String {
+    let url: &url::Url = store.as_ref();
+    match url.scheme() {
         "file" => format!("/{location}"),
-        _ => format!("{}{location}", table_url.object_store().as_str()),
+        _ => format!("{}{location}", store.as_str()),
     }
 }
 

@@ -6,10 +6,10 @@ use crate::commands::{open_output, write_batch};
 use crate::error::{Error, Result};
 use crate::session::Session;
 
-/// Reports every table and fails when a problem was found.
-pub async fn run(settings: &Settings) -> Result<()> {
+/// Reports every table (decoding every file when `deep`) and fails when a problem was found.
+pub async fn run(settings: &Settings, deep: bool) -> Result<()> {
     let session = Session::open(&settings.session).await?;
-    let reports = check_root(&session).await;
+    let reports = check_root(&session, deep).await;
     let mut output = open_output(settings, Some(&session))?;
     write_batch(&mut output, reports_batch(&reports)).await?;
     output.commit()?;

@@ -65,7 +65,7 @@ async fn run_command(cli: Cli) -> Result<()> {
         }
         Some(Command::Run { name }) => sql::run_saved(&settings, &name).await,
         Some(Command::Queries) => queries::list(&settings).await,
-        Some(Command::Check) => check::run(&settings).await,
+        Some(Command::Check { deep }) => check::run(&settings, deep).await,
         Some(Command::Functions) => functions::list(&settings).await,
         Some(Command::Generate(args)) => generate::run(&args).await,
         Some(Command::Import(args)) => import::run(&args).await,

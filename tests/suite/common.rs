@@ -207,3 +207,40 @@ pub fn sorted_rows(batches: &[datafusion::arrow::array::RecordBatch]) -> Vec<Str
     rows.sort();
     rows
 }
+
+/// Flips every byte of `column`'s chunk in the first row group of the Parquet file `file`,
+/// page headers included.
+pub fn damage_column(file: &Path, column: &str) {
+    damage_bytes(file, column_chunk(file, column), 0x5a);
+}
+
+/// Flips the lowest bit of the last byte of `column`'s chunk (a value, in a plain-encoded
+/// uncompressed chunk): still decodable, but wrong.
+pub fn flip_last_value_bit(file: &Path, column: &str) {
+    let chunk = column_chunk(file, column);
+    damage_bytes(file, chunk.end - 1..chunk.end, 0x01);
+}
+
+/// Where `column`'s chunk of the first row group lies in the Parquet file `file`.
+fn column_chunk(file: &Path, column: &str) -> std::ops::Range<usize> {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    let (start, length) = reader
+        .metadata()
+        .row_group(0)
+        .columns()
+        .iter()
+        .find(|c| c.column_path().string() == column)
+        .expect("the column")
+        .byte_range();
+    start as usize..(start + length) as usize
+}
+
+/// XORs the bytes of `range` in `file` with `mask`.
+fn damage_bytes(file: &Path, range: std::ops::Range<usize>, mask: u8) {
+    let mut bytes = std::fs::read(file).unwrap();
+    for byte in &mut bytes[range] {
+        *byte ^= mask;
+    }
+    std::fs::write(file, bytes).unwrap();
+}

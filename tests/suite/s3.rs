@@ -19,7 +19,8 @@ use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
 use super::common::{
-    dataset, empty_dir, partitioned_dataset, salesql, salesql_process, scratch, stderr_of,
+    damage_column, dataset, empty_dir, partitioned_dataset, salesql, salesql_process, scratch,
+    stderr_of, write_parquet,
 };
 use super::saved_queries::BUILTIN;
 
@@ -444,6 +445,32 @@ fn a_missing_bucket_is_named() {
     fails_quickly(
         command,
         &["s3://no-such-bucket/crm", "404"],
+        Duration::from_secs(20),
+    );
+}
+
+#[test]
+fn a_damaged_column_in_s3_is_named_by_the_files_url() {
+    let server = server();
+    let file = scratch()
+        .join("s3")
+        .join(BUCKET)
+        .join("damaged/deals/a.parquet");
+    write_parquet(
+        &file,
+        "select value as id, value * 3 as amount from generate_series(1, 5000)",
+    );
+    damage_column(&file, "amount");
+    let mut command = s3_salesql(server);
+    command.args([
+        "--data",
+        "s3://crm/damaged",
+        "query",
+        "select sum(amount) from deals",
+    ]);
+    fails_quickly(
+        command,
+        &["table `deals`: file s3://crm/damaged/deals/a.parquet is damaged: column `amount`"],
         Duration::from_secs(20),
     );
 }

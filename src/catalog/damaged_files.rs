@@ -1,0 +1,331 @@
+//! Naming the Parquet file behind a decoding error. DataFusion's scan reports a damaged data
+//! page with the decoder's message only ("Parquet error: Invalid delta bit width …"), never the
+//! file. When a statement fails that way, [`locate_damage`] decodes again, one file and one
+//! column at a time, the columns that the plan's Parquet scans read, and names the first file
+//! and column that fail, with the table they belong to.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::listing::{ListingTable, ListingTableUrl, PartitionedFile};
+use datafusion::datasource::physical_plan::parquet::DefaultParquetFileReaderFactory;
+use datafusion::datasource::physical_plan::{
+    FileScanConfig, ParquetFileReaderFactory, ParquetSource,
+};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::source_as_provider;
+use datafusion::error::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use datafusion::parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::PageIndexPolicy;
+use datafusion::physical_expr::utils::collect_columns;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStore;
+
+use crate::catalog::table_loader::stored_file_name;
+
+/// Files decoded at once while looking for the damaged one.
+pub const FILES_AT_ONCE: usize = 4;
+
+/// A Parquet file that cannot be decoded, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The table the file belongs to, when the statement names it.
+    pub table: Option<String>,
+    /// The file: a local path or the object store's URL.
+    pub file: String,
+    /// The column that cannot be decoded (`None` when the file's metadata itself cannot be).
+    pub column: Option<String>,
+    /// The decoder's message.
+    pub message: String,
+}
+
+/// True when `error` comes from decoding a Parquet file (a damaged page, an impossible
+/// encoding), as opposed to fetching its bytes or to the statement itself.
+pub fn is_decoding_error(error: &DataFusionError) -> bool {
+    if is_read_failure(error) {
+        return false;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        let decoding = e.downcast_ref::<ParquetError>().is_some()
+            || matches!(
+                e.downcast_ref::<ArrowError>(),
+                Some(ArrowError::ParquetError(_))
+            )
+            || matches!(
+                e.downcast_ref::<DataFusionError>(),
+                Some(DataFusionError::ParquetError(_))
+            );
+        if decoding {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// The tables `plan` scans through a listing of files, with their locations.
+pub fn scanned_tables(plan: &LogicalPlan) -> Vec<(String, Vec<ListingTableUrl>)> {
+    let mut tables = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && let Ok(provider) = source_as_provider(&scan.source)
+            && let Some(listing) = provider.downcast_ref::<ListingTable>()
+        {
+            tables.push((
+                scan.table_name.table().to_string(),
+                listing.table_paths().clone(),
+            ));
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    tables
+}
+
+/// The first file, in plan order, that one of `plan`'s Parquet scans cannot decode, decoding
+/// each column the scan reads on its own; `None` when every one decodes (the failure came from
+/// elsewhere, or went away). `tables` (from [`scanned_tables`]) names the file's table.
+pub async fn locate_damage(
+    plan: &Arc<dyn ExecutionPlan>,
+    runtime: &RuntimeEnv,
+    tables: &[(String, Vec<ListingTableUrl>)],
+) -> Option<Damage> {
+    let mut seen = HashSet::new();
+    let mut suspects = Vec::new();
+    for config in parquet_scans(plan) {
+        let Ok(store) = runtime.object_store(&config.object_store_url) else {
+            continue;
+        };
+        let columns = Arc::new(read_columns(&config));
+        for file in config.file_groups.iter().flat_map(|group| group.files()) {
+            if seen.insert(file.object_meta.location.clone()) {
+                let store_url = config.object_store_url.clone();
+                suspects.push((
+                    Arc::clone(&store),
+                    store_url,
+                    file.clone(),
+                    Arc::clone(&columns),
+                ));
+            }
+        }
+    }
+    let mut checks = futures::stream::iter(suspects)
+        .map(|(store, store_url, file, columns)| async move {
+            let damage = decode_file(store, &file, Some(&columns)).await?;
+            let location = &file.object_meta.location;
+            let table = tables
+                .iter()
+                .find(|(_, urls)| urls.iter().any(|url| url.contains(location, false)))
+                .map(|(name, _)| name.clone());
+            Some(Damage {
+                table,
+                file: stored_file_name(&store_url, location),
+                column: damage.column,
+                message: damage.message,
+            })
+        })
+        .buffered(FILES_AT_ONCE);
+    while let Some(result) = checks.next().await {
+        if result.is_some() {
+            return result;
+        }
+    }
+    None
+}
+
+/// The Parquet scans of `plan`.
+fn parquet_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<FileScanConfig> {
+    let mut scans = Vec::new();
+    let _ = plan.apply(|node| {
+        if let Some(scan) = node.downcast_ref::<DataSourceExec>()
+            && let Some((config, _)) = scan.downcast_to_file_source::<ParquetSource>()
+        {
+            scans.push(config.clone());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    scans
+}
+
+/// The columns a scan decodes: its projection, and the columns of its predicate (which
+/// DataFusion may evaluate while decoding).
+fn read_columns(config: &FileScanConfig) -> Vec<String> {
+    let mut columns: Vec<String> = match config.projected_schema() {
+        Ok(schema) => schema.fields().iter().map(|f| f.name().clone()).collect(),
+        Err(_) => Vec::new(),
+    };
+    if let Some(filter) = config.file_source().filter() {
+        for column in collect_columns(&filter) {
+            if !columns.iter().any(|c| c == column.name()) {
+                columns.push(column.name().to_string());
+            }
+        }
+    }
+    columns
+}
+
+/// What fails to decode in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDamage {
+    /// The first column that fails (`None` when the file's metadata itself fails).
+    pub column: Option<String>,
+    /// The decoder's message.
+    pub message: String,
+}
+
+/// Decodes `columns` of `file` (every column when `None`) one at a time and reports the first
+/// that fails, or the metadata's own failure; `None` when all decode.
+pub async fn decode_file(
+    store: Arc<dyn ObjectStore>,
+    file: &PartitionedFile,
+    columns: Option<&[String]>,
+) -> Option<FileDamage> {
+    let factory = DefaultParquetFileReaderFactory::new(store);
+    let metrics = ExecutionPlanMetricsSet::new();
+    // The reader need not be `Send`: `Box<dyn AsyncFileReader>` is what the builder accepts.
+    let reader = || -> Result<Box<dyn AsyncFileReader>, ParquetError> {
+        match factory.create_reader(0, file.clone(), None, &metrics) {
+            Ok(reader) => Ok(reader),
+            Err(e) => Err(ParquetError::External(Box::new(e))),
+        }
+    };
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    let loaded = async { ArrowReaderMetadata::load_async(&mut reader()?, options).await };
+    let metadata = match loaded.await {
+        Ok(metadata) => metadata,
+        Err(e) if is_read_failure(&e) => return None,
+        Err(e) => {
+            return Some(FileDamage {
+                column: None,
+                message: decoder_message(&e),
+            });
+        }
+    };
+    let descriptor = metadata.metadata().file_metadata().schema_descr_ptr();
+    let roots = descriptor.root_schema().get_fields();
+    let every_column: Vec<String>;
+    let columns = match columns {
+        Some(columns) => columns,
+        None => {
+            every_column = roots.iter().map(|field| field.name().to_string()).collect();
+            &every_column
+        }
+    };
+    for column in columns {
+        let Some(index) = roots.iter().position(|field| field.name() == column) else {
+            continue; // a partition column, or one the file lacks (read as NULL)
+        };
+        let decoded = async {
+            ParquetRecordBatchStreamBuilder::new_with_metadata(reader()?, metadata.clone())
+                .with_projection(ProjectionMask::roots(&descriptor, [index]))
+                .build()?
+                .try_for_each(|_| async { Ok(()) })
+                .await
+        };
+        match decoded.await {
+            Ok(()) => {}
+            Err(e) if is_read_failure(&e) => return None,
+            Err(e) => {
+                return Some(FileDamage {
+                    column: Some(column.clone()),
+                    message: decoder_message(&e),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// True when `error` comes from fetching the file's bytes (the store failed), which says
+/// nothing about the file: it is then not reported as damaged.
+fn is_read_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<object_store::Error>().is_some()
+            || matches!(
+                e.downcast_ref::<DataFusionError>(),
+                Some(DataFusionError::ObjectStore(_))
+            )
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// The decoder's own words: "Invalid delta bit width …" out of "Arrow: Parquet argument error:
+/// Parquet error: Invalid delta bit width …" (each layer that passed it on adds a prefix).
+fn decoder_message(error: &ParquetError) -> String {
+    const LAYERS: [&str; 4] = [
+        "Arrow: ",
+        "Parquet argument error: ",
+        "Parquet error: ",
+        "External: ",
+    ];
+    let text = error.to_string();
+    let mut words = text.trim();
+    while let Some(rest) = LAYERS.iter().find_map(|layer| words.strip_prefix(layer)) {
+        words = rest;
+    }
+    words.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_errors_are_told_apart_from_other_failures() {
+        let wrapped = DataFusionError::ArrowError(
+            Box::new(ArrowError::ParquetError("Parquet error: bad page".into())),
+            None,
+        )
+        .context("scanning");
+        assert!(is_decoding_error(&wrapped));
+        let external = DataFusionError::External(Box::new(ParquetError::General("x".into())));
+        assert!(is_decoding_error(&external));
+        assert!(is_decoding_error(&DataFusionError::ParquetError(Box::new(
+            ParquetError::EOF("short".into())
+        ))));
+        assert!(!is_decoding_error(&DataFusionError::Plan(
+            "no such column".into()
+        )));
+        assert!(!is_decoding_error(&DataFusionError::ArrowError(
+            Box::new(ArrowError::DivideByZero),
+            None
+        )));
+        let store_failed = object_store::Error::Generic {
+            store: "S3",
+            source: "connection reset".into(),
+        };
+        let fetching =
+            DataFusionError::External(Box::new(ParquetError::External(Box::new(store_failed))));
+        assert!(!is_decoding_error(&fetching), "a failed read is not damage");
+    }
+
+    #[test]
+    fn the_decoder_message_loses_the_prefixes_of_the_layers_above_it() {
+        let error = ParquetError::ArrowError(
+            "Parquet argument error: Parquet error: Invalid delta bit width 82 ".into(),
+        );
+        assert_eq!(decoder_message(&error), "Invalid delta bit width 82");
+        let compressed = ParquetError::ArrowError(
+            "Parquet argument error: External: Data corruption detected".into(),
+        );
+        assert_eq!(decoder_message(&compressed), "Data corruption detected");
+        assert_eq!(
+            decoder_message(&ParquetError::EOF("file too short".into())),
+            "EOF: file too short"
+        );
+    }
+}
