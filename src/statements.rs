@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::common::ParamValues;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::source_as_provider;
-use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
+use datafusion::logical_expr::{DdlStatement, Expr, LogicalPlan, WriteOp};
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
@@ -85,13 +86,29 @@ impl Bindings {
     /// statement uses (`used`, as `$name`) clearly did:
     /// - a DATE compared with a timestamp column is cast to nanoseconds, which hold the years
     ///   1677 to 2262 only, and DataFusion's refusal names the value in days;
-    /// - a sales function refusing an argument ends its message with "not VALUE"
-    ///   (`fiscal_trunc(…granularity…)`: "…, not 'fortnight'"), and the statement's text
-    ///   `sql` does not hold that value itself (a literal may be at fault then).
+    /// - a sales function refusing an argument names itself and ends its message with "not
+    ///   VALUE" (`fiscal_trunc(…granularity…)`: "fiscal_trunc: …, not 'fortnight'"), the
+    ///   parameter stands in one of that function's arguments (`takers`, from
+    ///   [`functions_taking_placeholders`]), and the statement's text `sql` does not hold the
+    ///   value itself (a literal or a constant expression may be at fault then).
     ///
     /// The error then becomes a parameter error (exit code 2) naming it.
-    fn blame_for(&self, error: Error, used: &HashSet<String>, sql: &str) -> Error {
+    fn blame_for(
+        &self,
+        error: Error,
+        used: &HashSet<String>,
+        takers: &HashMap<String, HashSet<String>>,
+        sql: &str,
+    ) -> Error {
         let text = error.to_string();
+        let refusal = text.strip_prefix(PLANNING_ERROR).unwrap_or(&text);
+        let refused_by = |id: &str| {
+            takers.get(id).is_some_and(|functions| {
+                functions
+                    .iter()
+                    .any(|f| refusal.starts_with(&format!("{f}: ")))
+            })
+        };
         let mut culprits = self.values.iter().filter_map(|(name, value)| {
             if !used.contains(&format!("${name}")) {
                 return None;
@@ -109,12 +126,11 @@ impl Bindings {
                 ScalarValue::Utf8(Some(_))
                 | ScalarValue::Int32(Some(_))
                 | ScalarValue::Int64(Some(_))
-                    if text.ends_with(&format!("not {literal}"))
+                    if refusal.ends_with(&format!("not {literal}"))
+                        && refused_by(&format!("${name}"))
                         && !holds_literal(sql, &literal) =>
                 {
-                    text.strip_prefix(PLANNING_ERROR)
-                        .unwrap_or(&text)
-                        .to_string()
+                    refusal.to_string()
                 }
                 _ => return None,
             };
@@ -128,6 +144,38 @@ impl Bindings {
             _ => error,
         }
     }
+}
+
+/// For each placeholder (`$name`) of `plan`, the functions that take it somewhere inside one
+/// of their arguments (`fiscal_year(d, $x + 1)` takes `$x`).
+fn functions_taking_placeholders(plan: &LogicalPlan) -> HashMap<String, HashSet<String>> {
+    let mut takers: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut note = |function: &str, args: &[Expr]| {
+        for arg in args {
+            let _ = arg.apply(|e| {
+                if let Expr::Placeholder(placeholder) = e {
+                    takers
+                        .entry(placeholder.id.clone())
+                        .or_default()
+                        .insert(function.to_string());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+        }
+    };
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                match e {
+                    Expr::ScalarFunction(call) => note(call.name(), &call.args),
+                    Expr::AggregateFunction(call) => note(call.func.name(), &call.params.args),
+                    _ => {}
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    takers
 }
 
 /// True when `literal` (`13`, `'fortnight'`) stands in `sql` as a token of its own, not inside
@@ -222,11 +270,12 @@ pub async fn run_statement(
     let plan = state.statement_to_plan(statement).await?;
     refuse_writes_under_root(session, &plan)?;
     let used = plan.get_parameter_names()?;
+    let takers = functions_taking_placeholders(&plan);
     let bound = match bindings.bind(plan, &used) {
         Ok(plan) => run_bound(session, plan, output, watch).await,
         Err(e) => Err(e),
     };
-    let result = bound.map_err(|e| bindings.blame_for(e, &used, &sql))?;
+    let result = bound.map_err(|e| bindings.blame_for(e, &used, &takers, &sql))?;
     Ok(StatementOutcome {
         result,
         elapsed: started.elapsed(),

@@ -164,6 +164,35 @@ fn a_value_a_function_refuses_names_the_parameter() {
         );
 }
 
+/// Only a function that takes the parameter can be refusing it: a constant expression that a
+/// function refuses is the statement's fault, even when a parameter holds the same value.
+#[test]
+fn a_refused_constant_expression_is_not_blamed_on_a_parameter() {
+    salesql()
+        .args([
+            "query",
+            "select fiscal_year(DATE '2024-05-01', 6 + 7) AS y, $x AS x",
+        ])
+        .args(["--param", "x=13"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("fiscal_year: argument `start_month`")
+                .and(predicate::str::contains("parameter").not()),
+        );
+    salesql()
+        .args([
+            "query",
+            "select fiscal_year(DATE '2024-05-01', $x + 0) AS y",
+        ])
+        .args(["--param", "x=13"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: parameter `x`: fiscal_year: argument `start_month`",
+        ));
+}
+
 #[test]
 fn a_parameter_given_twice_is_a_usage_error() {
     salesql()
