@@ -40,6 +40,25 @@ pub struct FunnelSpec {
 /// One event: its time (µs) and the conditions it meets (bit `i` = condition `i + 1`).
 pub type Event = (i64, u32);
 
+/// What the search reads of an event, so that a group's events are searched where they are
+/// stored, without a copy.
+pub trait FunnelEvent: Copy {
+    /// The event's time, in microseconds.
+    fn time(&self) -> i64;
+    /// The conditions the event meets (bit `i` = condition `i + 1`).
+    fn conditions(&self) -> u32;
+}
+
+impl FunnelEvent for Event {
+    fn time(&self) -> i64 {
+        self.0
+    }
+
+    fn conditions(&self) -> u32 {
+        self.1
+    }
+}
+
 /// Buffers reused across groups, so that evaluating millions of groups allocates nothing.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -48,8 +67,8 @@ pub struct Scratch {
     visited: Vec<bool>,
 }
 
-/// The level `events` (sorted by time) reach.
-pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) -> u32 {
+/// The level `events` (sorted by time, then conditions) reach.
+pub fn funnel_level<E: FunnelEvent>(spec: &FunnelSpec, events: &[E], scratch: &mut Scratch) -> u32 {
     let steps = spec.steps;
     let mut live = [NONE; MAX_STEPS + 1];
     let mut extended = [NONE; MAX_STEPS + 1];
@@ -57,16 +76,16 @@ pub fn funnel_level(spec: &FunnelSpec, events: &[Event], scratch: &mut Scratch) 
     let mut best = 0;
     let mut start = 0;
     while start < events.len() {
-        let at = events[start].0;
+        let at = events[start].time();
         let mut end = start + 1;
-        while end < events.len() && events[end].0 == at {
+        while end < events.len() && events[end].time() == at {
             end += 1;
         }
         let group = &events[start..end];
         start = end;
 
         let single_step = spec.strict_increase || group.len() == 1;
-        let any: u32 = group.iter().fold(0, |acc, e| acc | e.1) & step_mask;
+        let any: u32 = group.iter().fold(0, |acc, e| acc | e.conditions()) & step_mask;
         if single_step && !spec.strict_order && !spec.strict_deduplication {
             best = best.max(advance_in_place(&mut live, any, at, spec.window));
             if best == steps {
@@ -154,12 +173,12 @@ fn advance_in_place(
 impl Scratch {
     /// Loads the events of one timestamp as matching slots. More than `steps` events with the
     /// same conditions are never needed, so copies beyond that are dropped.
-    fn load(&mut self, group: &[Event], steps: usize) {
+    fn load<E: FunnelEvent>(&mut self, group: &[E], steps: usize) {
         self.slots.clear();
         let limit = steps.max(1);
         let mut previous = None;
         let mut copies = 0;
-        for &(_, mask) in group {
+        for mask in group.iter().map(FunnelEvent::conditions) {
             // Events of a group arrive sorted by mask, so copies are adjacent.
             if previous == Some(mask) {
                 copies += 1;

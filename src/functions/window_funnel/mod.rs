@@ -36,7 +36,7 @@ use crate::functions::groups::{
 };
 use crate::functions::single_group::SingleGroup;
 use crate::functions::temporal::{coerce_temporal, instants, interval_parts};
-use chain::{FunnelSpec, MAX_STEPS, Scratch, funnel_level};
+use chain::{FunnelEvent, FunnelSpec, MAX_STEPS, Scratch, funnel_level};
 
 const NAME: &str = "window_funnel";
 
@@ -337,6 +337,16 @@ impl WindowFunnelGroups {
     }
 }
 
+impl FunnelEvent for GroupEvent {
+    fn time(&self) -> i64 {
+        self.time
+    }
+
+    fn conditions(&self) -> u32 {
+        self.conditions
+    }
+}
+
 impl GroupTagged for GroupEvent {
     fn group(&self) -> u32 {
         self.group
@@ -383,15 +393,12 @@ impl GroupsAccumulator for WindowFunnelGroups {
             WithinGroup::Sorted,
         );
         let mut levels = vec![0i32; grouped.groups()];
-        let mut buffer: Vec<chain::Event> = Vec::new();
         for (group, level) in levels.iter_mut().enumerate() {
             let events = grouped.group(group);
             if events.is_empty() {
                 continue;
             }
-            buffer.clear();
-            buffer.extend(events.iter().map(|e| (e.time, e.conditions)));
-            *level = funnel_level(&self.spec, &buffer, &mut self.scratch) as i32;
+            *level = funnel_level(&self.spec, events, &mut self.scratch) as i32;
         }
         Ok(Arc::new(Int32Array::from(levels)))
     }
