@@ -86,8 +86,9 @@ impl Bindings {
     /// statement uses (`used`, as `$name`) clearly did:
     /// - a DATE compared with a timestamp column is cast to nanoseconds, which hold the years
     ///   1677 to 2262 only, and DataFusion's refusal names the value in days;
-    /// - a sales function refusing an argument names itself and ends its message with "not
-    ///   VALUE" (`fiscal_trunc(…granularity…)`: "fiscal_trunc: …, not 'fortnight'"), the
+    /// - a sales function refusing an argument while the statement is planned names itself
+    ///   and ends its message with "not VALUE" (`fiscal_trunc(…granularity…)`:
+    ///   "fiscal_trunc: …, not 'fortnight'"), the
     ///   parameter stands in one of that function's arguments (`takers`, from
     ///   [`functions_taking_placeholders`]), and the statement's text `sql` does not hold the
     ///   value itself (a literal or a constant expression may be at fault then).
@@ -169,6 +170,7 @@ fn functions_taking_placeholders(plan: &LogicalPlan) -> HashMap<String, HashSet<
                 match e {
                     Expr::ScalarFunction(call) => note(call.name(), &call.args),
                     Expr::AggregateFunction(call) => note(call.func.name(), &call.params.args),
+                    Expr::WindowFunction(call) => note(call.fun.name(), &call.params.args),
                     _ => {}
                 }
                 Ok(TreeNodeRecursion::Continue)

@@ -9,7 +9,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::listing::PartitionedFile;
 use futures::StreamExt;
 
-use crate::catalog::damaged_files::{FILES_AT_ONCE, decode_file};
+use crate::catalog::damaged_files::{FILES_AT_ONCE, FileCheck, decode_file};
 use crate::catalog::standard::{STANDARD_TABLES, standard_table};
 use crate::catalog::table_loader::{TableLayout, file_name};
 use crate::error::Error;
@@ -146,20 +146,27 @@ async fn check_table(session: &Session, name: &str, deep: bool) -> TableReport {
     report
 }
 
-/// One problem for each file of the table that fails to decode, naming its first bad column.
+/// One problem for each file of the table that fails to decode (naming its first bad column)
+/// or cannot be read.
 async fn damaged_files(session: &Session, layout: &TableLayout) -> Vec<String> {
     let store = session.root().store();
     futures::stream::iter(&layout.files)
         .map(|meta| async move {
             let file = PartitionedFile::from(meta.clone());
-            let damage = decode_file(Arc::clone(store), &file, None).await?;
-            let error = Error::DamagedFile {
-                table: None,
-                file: file_name(&layout.url, &meta.location),
-                column: damage.column,
-                message: damage.message,
-            };
-            Some(error.to_string())
+            let name = file_name(&layout.url, &meta.location);
+            match decode_file(Arc::clone(store), &file, None).await {
+                FileCheck::Sound => None,
+                FileCheck::Unreadable(why) => Some(format!("cannot read file {name}: {why}")),
+                FileCheck::Damaged(damage) => Some(
+                    Error::DamagedFile {
+                        table: None,
+                        file: name,
+                        column: damage.column,
+                        message: damage.message,
+                    }
+                    .to_string(),
+                ),
+            }
         })
         .buffered(FILES_AT_ONCE)
         .filter_map(|problem| async move { problem })

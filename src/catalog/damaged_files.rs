@@ -1,10 +1,12 @@
 //! Naming the Parquet file behind a decoding error. DataFusion's scan reports a damaged data
 //! page with the decoder's message only ("Parquet error: Invalid delta bit width …"), never the
-//! file. When a statement fails that way, [`locate_damage`] decodes again, one file and one
-//! column at a time, the columns that the plan's Parquet scans read, and names the first file
-//! and column that fail, with the table they belong to.
+//! file. When a statement fails that way, [`locate_damage`] decodes again the columns that the
+//! plan's Parquet scans read, each column of each file on its own (a few files at once), and
+//! names the first file and column that fail, with the table they belong to. A file that
+//! cannot be read (the store fails, or the file changed since it was listed) is never called
+//! damaged.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::error::ArrowError;
@@ -14,9 +16,11 @@ use datafusion::datasource::physical_plan::parquet::DefaultParquetFileReaderFact
 use datafusion::datasource::physical_plan::{
     FileScanConfig, ParquetFileReaderFactory, ParquetSource,
 };
+use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::source_as_provider;
 use datafusion::error::DataFusionError;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::parquet::arrow::ProjectionMask;
@@ -28,7 +32,7 @@ use datafusion::physical_expr::utils::collect_columns;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::catalog::table_loader::stored_file_name;
 
@@ -92,54 +96,94 @@ pub fn scanned_tables(plan: &LogicalPlan) -> Vec<(String, Vec<ListingTableUrl>)>
 }
 
 /// The first file, in plan order, that one of `plan`'s Parquet scans cannot decode, decoding
-/// each column the scan reads on its own; `None` when every one decodes (the failure came from
-/// elsewhere, or went away). `tables` (from [`scanned_tables`]) names the file's table.
+/// each column the scans read on its own; `None` when every one decodes (the failure came
+/// from elsewhere), when a file cannot be read (the search stops there: the store is failing),
+/// or when the plan writes files (its writer's errors are Parquet errors too). `tables` (from
+/// [`scanned_tables`]) names the file's table.
 pub async fn locate_damage(
     plan: &Arc<dyn ExecutionPlan>,
     runtime: &RuntimeEnv,
     tables: &[(String, Vec<ListingTableUrl>)],
 ) -> Option<Damage> {
-    let mut seen = HashSet::new();
-    let mut suspects = Vec::new();
+    if writes_files(plan) {
+        return None;
+    }
+    // Each file once, with every column any scan reads of it.
+    let mut suspects: Vec<Suspect> = Vec::new();
+    let mut index: HashMap<(String, object_store::path::Path), usize> = HashMap::new();
     for config in parquet_scans(plan) {
         let Ok(store) = runtime.object_store(&config.object_store_url) else {
             continue;
         };
-        let columns = Arc::new(read_columns(&config));
+        let columns = read_columns(&config);
         for file in config.file_groups.iter().flat_map(|group| group.files()) {
-            if seen.insert(file.object_meta.location.clone()) {
-                let store_url = config.object_store_url.clone();
-                suspects.push((
-                    Arc::clone(&store),
-                    store_url,
-                    file.clone(),
-                    Arc::clone(&columns),
-                ));
+            let key = (
+                config.object_store_url.as_str().to_string(),
+                file.object_meta.location.clone(),
+            );
+            let at = *index.entry(key).or_insert_with(|| {
+                suspects.push(Suspect {
+                    store: Arc::clone(&store),
+                    store_url: config.object_store_url.clone(),
+                    file: file.clone(),
+                    columns: Vec::new(),
+                });
+                suspects.len() - 1
+            });
+            let known = &mut suspects[at].columns;
+            for column in &columns {
+                if !known.contains(column) {
+                    known.push(column.clone());
+                }
             }
         }
     }
     let mut checks = futures::stream::iter(suspects)
-        .map(|(store, store_url, file, columns)| async move {
-            let damage = decode_file(store, &file, Some(&columns)).await?;
-            let location = &file.object_meta.location;
-            let table = tables
-                .iter()
-                .find(|(_, urls)| urls.iter().any(|url| url.contains(location, false)))
-                .map(|(name, _)| name.clone());
-            Some(Damage {
-                table,
-                file: stored_file_name(&store_url, location),
-                column: damage.column,
-                message: damage.message,
-            })
+        .map(|suspect| async move {
+            let outcome = decode_file(suspect.store, &suspect.file, Some(&suspect.columns)).await;
+            (suspect.store_url, suspect.file, outcome)
         })
         .buffered(FILES_AT_ONCE);
-    while let Some(result) = checks.next().await {
-        if result.is_some() {
-            return result;
-        }
+    while let Some((store_url, file, outcome)) = checks.next().await {
+        let damage = match outcome {
+            FileCheck::Sound => continue,
+            FileCheck::Unreadable(_) => return None,
+            FileCheck::Damaged(damage) => damage,
+        };
+        let location = &file.object_meta.location;
+        let table = tables
+            .iter()
+            .find(|(_, urls)| {
+                urls.iter()
+                    .any(|url| url.object_store() == store_url && url.contains(location, false))
+            })
+            .map(|(name, _)| name.clone());
+        return Some(Damage {
+            table,
+            file: stored_file_name(&store_url, location),
+            column: damage.column,
+            message: damage.message,
+        });
     }
     None
+}
+
+/// One file to decode again, and the columns to decode.
+struct Suspect {
+    store: Arc<dyn ObjectStore>,
+    store_url: ObjectStoreUrl,
+    file: PartitionedFile,
+    columns: Vec<String>,
+}
+
+/// True when `plan` writes files (`COPY … TO`, `INSERT INTO`).
+fn writes_files(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    let mut writes = false;
+    let _ = plan.apply(|node| {
+        writes |= node.downcast_ref::<DataSinkExec>().is_some();
+        Ok(TreeNodeRecursion::Continue)
+    });
+    writes
 }
 
 /// The Parquet scans of `plan`.
@@ -156,12 +200,21 @@ fn parquet_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<FileScanConfig> {
     scans
 }
 
-/// The columns a scan decodes: its projection, and the columns of its predicate (which
-/// DataFusion may evaluate while decoding).
+/// The columns a scan decodes: those its projection's expressions use (`amount AS revenue`
+/// reads `amount`), and those of its predicate (which DataFusion may evaluate while decoding).
 fn read_columns(config: &FileScanConfig) -> Vec<String> {
-    let mut columns: Vec<String> = match config.projected_schema() {
-        Ok(schema) => schema.fields().iter().map(|f| f.name().clone()).collect(),
-        Err(_) => Vec::new(),
+    let table_schema = config.file_source().table_schema().table_schema();
+    let mut columns: Vec<String> = match config.file_source().projection() {
+        Some(projection) => projection
+            .column_indices()
+            .into_iter()
+            .filter_map(|i| table_schema.fields().get(i).map(|f| f.name().clone()))
+            .collect(),
+        None => table_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect(),
     };
     if let Some(filter) = config.file_source().filter() {
         for column in collect_columns(&filter) {
@@ -171,6 +224,18 @@ fn read_columns(config: &FileScanConfig) -> Vec<String> {
         }
     }
     columns
+}
+
+/// What decoding one file again found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileCheck {
+    /// Every column asked for decodes.
+    Sound,
+    /// A column, or the metadata, does not decode.
+    Damaged(FileDamage),
+    /// The file could not be read (the store failed, or the file changed since it was
+    /// listed): nothing is known of its contents.
+    Unreadable(String),
 }
 
 /// What fails to decode in one file.
@@ -183,13 +248,13 @@ pub struct FileDamage {
 }
 
 /// Decodes `columns` of `file` (every column when `None`) one at a time and reports the first
-/// that fails, or the metadata's own failure; `None` when all decode.
+/// that fails, or the metadata's own failure.
 pub async fn decode_file(
     store: Arc<dyn ObjectStore>,
     file: &PartitionedFile,
     columns: Option<&[String]>,
-) -> Option<FileDamage> {
-    let factory = DefaultParquetFileReaderFactory::new(store);
+) -> FileCheck {
+    let factory = DefaultParquetFileReaderFactory::new(Arc::clone(&store));
     let metrics = ExecutionPlanMetricsSet::new();
     // The reader need not be `Send`: `Box<dyn AsyncFileReader>` is what the builder accepts.
     let reader = || -> Result<Box<dyn AsyncFileReader>, ParquetError> {
@@ -202,12 +267,21 @@ pub async fn decode_file(
     let loaded = async { ArrowReaderMetadata::load_async(&mut reader()?, options).await };
     let metadata = match loaded.await {
         Ok(metadata) => metadata,
-        Err(e) if is_read_failure(&e) => return None,
+        Err(e) if is_read_failure(&e) => return FileCheck::Unreadable(e.to_string()),
         Err(e) => {
-            return Some(FileDamage {
-                column: None,
-                message: decoder_message(&e),
-            });
+            // A footer read at a stale size (the file was replaced since it was listed) fails
+            // like a damaged one.
+            return match store.head(&file.object_meta.location).await {
+                Err(head) => FileCheck::Unreadable(head.to_string()),
+                Ok(now) if now.size != file.object_meta.size => FileCheck::Unreadable(format!(
+                    "it changed since it was listed ({} bytes, now {})",
+                    file.object_meta.size, now.size
+                )),
+                Ok(_) => FileCheck::Damaged(FileDamage {
+                    column: None,
+                    message: decoder_message(&e),
+                }),
+            };
         }
     };
     let descriptor = metadata.metadata().file_metadata().schema_descr_ptr();
@@ -233,16 +307,16 @@ pub async fn decode_file(
         };
         match decoded.await {
             Ok(()) => {}
-            Err(e) if is_read_failure(&e) => return None,
+            Err(e) if is_read_failure(&e) => return FileCheck::Unreadable(e.to_string()),
             Err(e) => {
-                return Some(FileDamage {
+                return FileCheck::Damaged(FileDamage {
                     column: Some(column.clone()),
                     message: decoder_message(&e),
                 });
             }
         }
     }
-    None
+    FileCheck::Sound
 }
 
 /// True when `error` comes from fetching the file's bytes (the store failed), which says
@@ -250,7 +324,13 @@ pub async fn decode_file(
 fn is_read_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(error);
     while let Some(e) = cause {
-        if e.downcast_ref::<object_store::Error>().is_some()
+        // An `io::Error`'s `source()` skips the error it wraps, so look inside it too.
+        let wrapped_in_io = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .is_some_and(|inner| inner.downcast_ref::<object_store::Error>().is_some());
+        if wrapped_in_io
+            || e.downcast_ref::<object_store::Error>().is_some()
             || matches!(
                 e.downcast_ref::<DataFusionError>(),
                 Some(DataFusionError::ObjectStore(_))
@@ -311,6 +391,13 @@ mod tests {
         let fetching =
             DataFusionError::External(Box::new(ParquetError::External(Box::new(store_failed))));
         assert!(!is_decoding_error(&fetching), "a failed read is not damage");
+        let uploading = std::io::Error::other(object_store::Error::Generic {
+            store: "S3",
+            source: "connection reset".into(),
+        });
+        let writing =
+            DataFusionError::ParquetError(Box::new(ParquetError::External(Box::new(uploading))));
+        assert!(!is_decoding_error(&writing), "a failed write is not damage");
     }
 
     #[test]
