@@ -269,15 +269,9 @@ pub async fn decode_file(
         Ok(metadata) => metadata,
         Err(e) if is_read_failure(&e) => return FileCheck::Unreadable(e.to_string()),
         Err(e) => {
-            // A footer read at a stale size (the file was replaced since it was listed) fails
-            // like a damaged one.
-            return match store.head(&file.object_meta.location).await {
-                Err(head) => FileCheck::Unreadable(head.to_string()),
-                Ok(now) if now.size != file.object_meta.size => FileCheck::Unreadable(format!(
-                    "it changed since it was listed ({} bytes, now {})",
-                    file.object_meta.size, now.size
-                )),
-                Ok(_) => FileCheck::Damaged(FileDamage {
+            return match footer_readable(&store, file).await {
+                Err(why) => FileCheck::Unreadable(why),
+                Ok(()) => FileCheck::Damaged(FileDamage {
                     column: None,
                     message: decoder_message(&e),
                 }),
@@ -317,6 +311,29 @@ pub async fn decode_file(
         }
     }
     FileCheck::Sound
+}
+
+/// Whether the store still serves `file` as it was listed, asked directly: DataFusion's footer
+/// reader reports a failed fetch as text, and a footer read at a stale size (the file was
+/// replaced since it was listed) fails like a damaged one.
+async fn footer_readable(
+    store: &Arc<dyn ObjectStore>,
+    file: &PartitionedFile,
+) -> Result<(), String> {
+    let location = &file.object_meta.location;
+    let listed = file.object_meta.size;
+    let now = store.head(location).await.map_err(|e| e.to_string())?;
+    if now.size != listed {
+        return Err(format!(
+            "it changed since it was listed ({listed} bytes, now {})",
+            now.size
+        ));
+    }
+    store
+        .get_range(location, listed.saturating_sub(8)..listed)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// True when `error` comes from fetching the file's bytes (the store failed), which says

@@ -526,6 +526,51 @@ fn a_server_that_stops_answering_mid_query_fails_in_bounded_time() {
     fails_quickly(command, &["opportunities"], Duration::from_secs(45));
 }
 
+/// `check --deep` reports a file it cannot read (the server stops answering once the plain
+/// check's reads are done) as a problem: neither sound nor damaged.
+#[test]
+fn check_deep_reports_a_file_it_cannot_read() {
+    let root = empty_dir();
+    let history = root.path().join(BUCKET).join("history");
+    upload(
+        &dataset().join("opportunities"),
+        &history.join("opportunities"),
+    );
+    let object_reads = |server: &Server| {
+        server
+            .clear()
+            .iter()
+            .filter(|s| s.method == "GET" && s.path.trim_matches('/').contains('/'))
+            .count()
+    };
+    let check = |server: &Server, deep: bool| {
+        let mut command = s3_salesql(server);
+        command.args(["--data", "s3://crm/history", "check", "--format", "csv"]);
+        if deep {
+            command.arg("--deep");
+        }
+        command.timeout(Duration::from_secs(90)).output().unwrap()
+    };
+    let counting = Server::start(root.path());
+    check(&counting, false);
+    let plain_reads = object_reads(&counting);
+
+    let stalling = Server::start(root.path());
+    stalling
+        .stall_after_gets
+        .store(plain_reads, Ordering::SeqCst);
+    stalling.stalling.store(true, Ordering::SeqCst);
+    let output = check(&stalling, true);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("problem: opportunities: cannot read file s3://crm/history/opportunities/"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is damaged"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[cfg(feature = "distributed")]
 #[test]
 fn a_cluster_reads_s3_with_credentials_configured_on_its_own_nodes() {
