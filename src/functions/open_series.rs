@@ -58,8 +58,8 @@ static DOCUMENTATION: LazyLock<Documentation> = LazyLock::new(|| {
         "A snapshot series of open rows: element i (0-based) is the number of rows open at \
          t_i = start + i·step — created at or before t_i and not closed by then (closed NULL or \
          after t_i), as in `open_at` — for every t_i ≤ end. Months are calendar months (a day past \
-         the month's end is clamped to it). start, end and step are constants. Costs O(n log p + p) \
-         per group, not O(n × p).",
+         the month's end is clamped to it). start, end and step are constants, and the series \
+         holds at most 100 000 instants. Costs O(n log p + p) per group, not O(n × p).",
         "open_series(created, closed, start, end, step)",
         "SELECT owner_id,\n       open_series(created_at, closed_at, TIMESTAMP '2025-01-01', TIMESTAMP '2026-01-01', INTERVAL '1 month') AS open\n\
          FROM opportunities GROUP BY owner_id;",
