@@ -309,15 +309,9 @@ async fn run_bound(
     match output.write_stream(stream).await {
         Ok(summary) => Ok(Some(summary)),
         Err(Error::DataFusion(e)) if damaged_files::is_decoding_error(&e) => {
-            match damaged_files::locate_damage(&physical, &task.runtime_env(), &tables).await {
-                Some(damage) => Err(Error::DamagedFile {
-                    table: damage.table,
-                    file: damage.file,
-                    column: damage.column,
-                    message: damage.message,
-                }),
-                None => Err(Error::DataFusion(e)),
-            }
+            let damage =
+                damaged_files::locate_damage(&physical, &task.runtime_env(), &tables).await;
+            Err(damage.unwrap_or(Error::DataFusion(e)))
         }
         Err(e) => Err(e),
     }

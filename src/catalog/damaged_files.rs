@@ -35,46 +35,33 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::catalog::table_loader::stored_file_name;
+use crate::error::Error;
 
 /// Files decoded at once while looking for the damaged one.
 pub const FILES_AT_ONCE: usize = 4;
 
-/// A Parquet file that cannot be decoded, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Damage {
-    /// The table the file belongs to, when the statement names it.
-    pub table: Option<String>,
-    /// The file: a local path or the object store's URL.
-    pub file: String,
-    /// The column that cannot be decoded (`None` when the file's metadata itself cannot be).
-    pub column: Option<String>,
-    /// The decoder's message.
-    pub message: String,
-}
-
 /// True when `error` comes from decoding a Parquet file (a damaged page, an impossible
 /// encoding), as opposed to fetching its bytes or to the statement itself.
 pub fn is_decoding_error(error: &DataFusionError) -> bool {
-    if is_read_failure(error) {
-        return false;
-    }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = cause {
-        let decoding = e.downcast_ref::<ParquetError>().is_some()
-            || matches!(
-                e.downcast_ref::<ArrowError>(),
-                Some(ArrowError::ParquetError(_))
-            )
-            || matches!(
-                e.downcast_ref::<DataFusionError>(),
-                Some(DataFusionError::ParquetError(_))
-            );
-        if decoding {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    !is_read_failure(error)
+        && causes(error).any(|e| {
+            e.downcast_ref::<ParquetError>().is_some()
+                || matches!(
+                    e.downcast_ref::<ArrowError>(),
+                    Some(ArrowError::ParquetError(_))
+                )
+                || matches!(
+                    e.downcast_ref::<DataFusionError>(),
+                    Some(DataFusionError::ParquetError(_))
+                )
+        })
+}
+
+/// `error` and each error it was caused by, outermost first.
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
 }
 
 /// The tables `plan` scans through a listing of files, with their locations.
@@ -95,8 +82,8 @@ pub fn scanned_tables(plan: &LogicalPlan) -> Vec<(String, Vec<ListingTableUrl>)>
     tables
 }
 
-/// The first file, in plan order, that one of `plan`'s Parquet scans cannot decode, decoding
-/// each column the scans read on its own; `None` when every one decodes (the failure came
+/// The first file, in plan order, that one of `plan`'s Parquet scans cannot decode, as an
+/// [`Error::DamagedFile`], decoding each column the scans read on its own; `None` when every one decodes (the failure came
 /// from elsewhere), when a file cannot be read (the search stops there: the store is failing),
 /// or when the plan writes files (its writer's errors are Parquet errors too). `tables` (from
 /// [`scanned_tables`]) names the file's table.
@@ -104,7 +91,7 @@ pub async fn locate_damage(
     plan: &Arc<dyn ExecutionPlan>,
     runtime: &RuntimeEnv,
     tables: &[(String, Vec<ListingTableUrl>)],
-) -> Option<Damage> {
+) -> Option<Error> {
     if writes_files(plan) {
         return None;
     }
@@ -158,7 +145,7 @@ pub async fn locate_damage(
                     .any(|url| url.object_store() == store_url && url.contains(location, false))
             })
             .map(|(name, _)| name.clone());
-        return Some(Damage {
+        return Some(Error::DamagedFile {
             table,
             file: stored_file_name(&store_url, location),
             column: damage.column,
@@ -339,25 +326,19 @@ async fn footer_readable(
 /// True when `error` comes from fetching the file's bytes (the store failed), which says
 /// nothing about the file: it is then not reported as damaged.
 fn is_read_failure(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
+    causes(error).any(|e| {
         // An `io::Error`'s `source()` skips the error it wraps, so look inside it too.
         let wrapped_in_io = e
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
             .is_some_and(|inner| inner.downcast_ref::<object_store::Error>().is_some());
-        if wrapped_in_io
+        wrapped_in_io
             || e.downcast_ref::<object_store::Error>().is_some()
             || matches!(
                 e.downcast_ref::<DataFusionError>(),
                 Some(DataFusionError::ObjectStore(_))
             )
-        {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    })
 }
 
 /// The decoder's own words: "Invalid delta bit width …" out of "Arrow: Parquet argument error:
