@@ -138,6 +138,11 @@ impl Error {
         }
     }
 
+    /// A mapping of an object store's error to one that says what was being done.
+    pub fn object_store(context: String) -> impl FnOnce(object_store::Error) -> Self {
+        move |source| Error::ObjectStore { context, source }
+    }
+
     /// True when this error only says that the reader of stdout went away (`| head`).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output { message, .. } if message.contains("Broken pipe"))

@@ -11,6 +11,7 @@ pub mod commands;
 #[cfg(feature = "distributed")]
 pub mod distributed;
 pub mod error;
+pub mod file_writes;
 pub mod functions;
 pub mod generate;
 pub mod import;

@@ -30,7 +30,12 @@ fn main() -> ExitCode {
         }
     };
     salesql::panic_guard::install_hook();
-    let outcome = runtime.block_on(salesql::commands::execute(cli));
+    let outcome = runtime.block_on(async {
+        let outcome = salesql::commands::execute(cli).await;
+        // A statement cancelled with Ctrl-C removes its files in the background.
+        salesql::file_writes::settle_rollbacks(std::time::Duration::from_secs(10)).await;
+        outcome
+    });
     // A cancelled statement (Ctrl-C in the REPL) can leave an operator that never
     // yields still running on a worker thread; exiting must not wait for it.
     runtime.shutdown_background();

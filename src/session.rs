@@ -41,6 +41,7 @@ pub struct SessionSettings {
 pub struct Session {
     context: SessionContext,
     schema: Arc<DataRootSchema>,
+    on_cluster: bool,
 }
 
 impl Session {
@@ -92,7 +93,11 @@ impl Session {
         if let Some(catalog) = context.catalog(CATALOG) {
             catalog.register_schema(SCHEMA, Arc::clone(&schema) as _)?;
         }
-        Ok(Self { context, schema })
+        Ok(Self {
+            context,
+            schema,
+            on_cluster: settings.cluster.is_some(),
+        })
     }
 
     /// The DataFusion context.
@@ -108,6 +113,11 @@ impl Session {
     /// The data root.
     pub fn root(&self) -> &DataRoot {
         self.schema.root()
+    }
+
+    /// True when statements execute on a Ballista cluster (`--cluster`).
+    pub fn on_cluster(&self) -> bool {
+        self.on_cluster
     }
 }
 

@@ -18,6 +18,7 @@ use datafusion::sql::sqlparser::dialect::dialect_from_str;
 
 use crate::catalog::damaged_files;
 use crate::error::{Error, Result};
+use crate::file_writes::{self, FileWrites};
 use crate::output::{Output, ResultSummary};
 use crate::session::Session;
 
@@ -191,6 +192,9 @@ fn holds_literal(sql: &str, literal: &str) -> bool {
     })
 }
 
+/// How long a statement waits for the files of a cancelled one to be removed.
+const ROLLBACK_LIMIT: Duration = Duration::from_secs(30);
+
 /// How DataFusion prefixes a planning error's message.
 const PLANNING_ERROR: &str = "Error during planning: ";
 
@@ -284,8 +288,38 @@ pub async fn run_statement(
     })
 }
 
-/// Runs a bound plan: its rows go to `output`.
+/// Runs a bound plan: its rows go to `output`. The files a `COPY` or an `INSERT` writes are
+/// kept only when it succeeds (see [`FileWrites`]), except on a cluster, whose executors write
+/// where this process may not see.
 async fn run_bound(
+    session: &Session,
+    plan: LogicalPlan,
+    output: &mut Output,
+    watch: PlanWatcher<'_>,
+) -> Result<Option<ResultSummary>> {
+    if session.on_cluster() {
+        return run_plan(session, plan, output, watch).await;
+    }
+    // A statement cancelled just before may still be removing its files.
+    file_writes::settle_rollbacks(ROLLBACK_LIMIT).await;
+    let (plan, writes) = FileWrites::prepare(session.context(), plan).await?;
+    let outcome = run_plan(session, plan, output, watch).await;
+    let Some(writes) = writes else {
+        return outcome;
+    };
+    match outcome {
+        Ok(summary) => writes.commit().await.map(|()| summary),
+        Err(e) => {
+            if let Err(left) = writes.roll_back().await {
+                eprintln!("warning: {left}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Plans and runs a bound plan, its rows going to `output`.
+async fn run_plan(
     session: &Session,
     plan: LogicalPlan,
     output: &mut Output,
@@ -296,7 +330,14 @@ async fn run_bound(
             &plan,
             LogicalPlan::Statement(datafusion::logical_expr::Statement::Execute(_))
         );
-    let frame = session.context().execute_logical_plan(plan).await?;
+    let frame = match session.context().execute_logical_plan(plan.clone()).await {
+        Ok(frame) => frame,
+        Err(e) if damaged_files::is_decoding_error(&e) => {
+            let damage = damage_in_input(session, &plan).await;
+            return Err(damage.unwrap_or(Error::DataFusion(e)));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !returns_rows {
         frame.collect().await?;
         return Ok(None);
@@ -315,6 +356,19 @@ async fn run_bound(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The damaged file behind a decoding error of a statement that runs its query while it is
+/// planned (`CREATE TABLE … AS SELECT`): that query is planned again on its own, and its scans'
+/// files decoded. `None` for other statements, or when no file is found damaged.
+async fn damage_in_input(session: &Session, plan: &LogicalPlan) -> Option<Error> {
+    let LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) = plan else {
+        return None;
+    };
+    let state = session.context().state();
+    let physical = state.create_physical_plan(&create.input).await.ok()?;
+    let tables = damaged_files::scanned_tables(&create.input);
+    damaged_files::locate_damage(&physical, state.runtime_env(), &tables).await
 }
 
 /// Refuses statements that would write into the data root: `INSERT`/`DELETE`/`UPDATE` on a

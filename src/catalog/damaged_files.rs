@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::file_format::parquet::ParquetSink;
 use datafusion::datasource::listing::{ListingTable, ListingTableUrl, PartitionedFile};
 use datafusion::datasource::physical_plan::parquet::DefaultParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{
@@ -83,16 +84,16 @@ pub fn scanned_tables(plan: &LogicalPlan) -> Vec<(String, Vec<ListingTableUrl>)>
 }
 
 /// The first file, in plan order, that one of `plan`'s Parquet scans cannot decode, as an
-/// [`Error::DamagedFile`], decoding each column the scans read on its own; `None` when every one decodes (the failure came
-/// from elsewhere), when a file cannot be read (the search stops there: the store is failing),
-/// or when the plan writes files (its writer's errors are Parquet errors too). `tables` (from
-/// [`scanned_tables`]) names the file's table.
+/// [`Error::DamagedFile`], decoding each column the scans read on its own; `None` when every
+/// one decodes (the failure came from elsewhere), when a file cannot be read (the search stops
+/// there: the store is failing), or when the plan writes Parquet files (its writer's errors are
+/// Parquet errors too). `tables` (from [`scanned_tables`]) names the file's table.
 pub async fn locate_damage(
     plan: &Arc<dyn ExecutionPlan>,
     runtime: &RuntimeEnv,
     tables: &[(String, Vec<ListingTableUrl>)],
 ) -> Option<Error> {
-    if writes_files(plan) {
+    if writes_parquet(plan) {
         return None;
     }
     // Each file once, with every column any scan reads of it.
@@ -163,11 +164,14 @@ struct Suspect {
     columns: Vec<String>,
 }
 
-/// True when `plan` writes files (`COPY … TO`, `INSERT INTO`).
-fn writes_files(plan: &Arc<dyn ExecutionPlan>) -> bool {
+/// True when `plan` writes Parquet files (`COPY … TO` or `INSERT INTO` a Parquet table). Other
+/// sinks (CSV, JSON, a memory table) raise no Parquet errors of their own.
+fn writes_parquet(plan: &Arc<dyn ExecutionPlan>) -> bool {
     let mut writes = false;
     let _ = plan.apply(|node| {
-        writes |= node.downcast_ref::<DataSinkExec>().is_some();
+        writes |= node
+            .downcast_ref::<DataSinkExec>()
+            .is_some_and(|sink| sink.sink().is::<ParquetSink>());
         Ok(TreeNodeRecursion::Continue)
     });
     writes

@@ -122,6 +122,14 @@ fn a_damaged_column_is_named_with_its_file() {
         "select id, amount as revenue from deals",
         "select sum(amount * 2) as twice from deals where id > 10",
         "select a.id, b.amount from deals a join deals b on a.id = b.id",
+        // CREATE TABLE … AS runs its query while it is planned, with no plan at hand.
+        "create table copied as select amount from deals; select count(*) from copied",
+        // Writers of other formats raise no Parquet errors, so their reads are diagnosed.
+        "create table kept (amount bigint); insert into kept select amount from deals",
+        &format!(
+            "copy (select amount from deals) to '{}' stored as csv",
+            elsewhere.path().join("copied.csv").display()
+        ),
     ] {
         failing_query(
             dir.path(),
@@ -132,6 +140,12 @@ fn a_damaged_column_is_named_with_its_file() {
             ),
         );
     }
+
+    let left: Vec<_> = std::fs::read_dir(elsewhere.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "a failed COPY leaves no file: {left:?}");
 
     let ids = query_csv(dir.path(), "select count(*), sum(id) from deals");
     assert_eq!(ids[1], ["10000", "25005000"]);

@@ -6,6 +6,7 @@ mod common;
 mod dense_aggregation;
 #[cfg(feature = "distributed")]
 mod distributed;
+mod file_writes;
 mod formats;
 mod function_properties;
 mod functions;

@@ -226,3 +226,38 @@ fn history_is_kept_across_sessions_in_the_state_folder() {
     second.exp_string("1 row").unwrap();
     quit(second);
 }
+
+#[test]
+fn a_cancelled_copy_leaves_nothing_behind() {
+    let state = empty_dir();
+    let out = empty_dir();
+    let target = out.path().join("folder");
+    let mut s = repl(state.path());
+    s.send_line(&format!(
+        "copy (select a.value as x from generate_series(1, 3000) a cross join generate_series(1, 1000000) b) to '{}/' stored as csv;",
+        target.display()
+    ))
+    .unwrap();
+    // Cancelled once it has started writing.
+    let left = || std::fs::read_dir(out.path()).unwrap().count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while left() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(left() > 0, "the COPY wrote nothing in 20 s");
+    s.send_control('c').unwrap();
+    s.exp_string("cancelled").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    // What the COPY had written is removed in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while left() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let entries: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(entries.is_empty(), "{entries:?}");
+    quit(s);
+}

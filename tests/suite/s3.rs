@@ -616,3 +616,100 @@ fn a_cluster_reads_s3_with_credentials_configured_on_its_own_nodes() {
         assert_eq!(stdout_of(&remote), stdout_of(&local), "{name}");
     }
 }
+
+/// A COPY or an INSERT into the bucket that fails midway leaves its objects as they were;
+/// one that succeeds replaces or adds them.
+#[test]
+fn a_failed_copy_or_insert_leaves_the_bucket_as_it_was() {
+    let server = server();
+    let exports = scratch().join("s3").join(BUCKET).join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    std::fs::write(exports.join("kept.csv"), "previous\n").unwrap();
+    let fails_midway = "select case when value <= 100000 then value else 1 / (value - value) end as x, \
+         value % 3 as part from generate_series(1, 200000)";
+    let table =
+        "create external table t (x bigint) stored as csv location 's3://crm/exports/table/'";
+    let run = |sql: &str| {
+        s3_salesql(server)
+            .args([
+                "--data",
+                "s3://crm/history",
+                "query",
+                sql,
+                "--format",
+                "csv",
+            ])
+            .output()
+            .unwrap()
+    };
+    let succeeds = |sql: &str| {
+        let output = run(sql);
+        assert!(output.status.success(), "{sql}: {}", stderr_of(&output));
+        stdout_of(&output)
+    };
+    succeeds(&format!("{table}; insert into t values (1), (2)"));
+    let objects_before = walk(&exports);
+
+    for sql in [
+        format!("copy ({fails_midway}) to 's3://crm/exports/kept.csv' stored as csv"),
+        format!("copy ({fails_midway}) to 's3://crm/exports/new.parquet' stored as parquet"),
+        format!(
+            "copy ({fails_midway}) to 's3://crm/exports/parts/' stored as csv partitioned by (part)"
+        ),
+        format!("{table}; insert into t select x from ({fails_midway})"),
+    ] {
+        let output = run(&sql);
+        assert_eq!(output.status.code(), Some(1), "{sql}: {output:?}");
+        assert!(
+            stderr_of(&output).contains("Divide by zero"),
+            "{sql}: {output:?}"
+        );
+    }
+    assert_eq!(walk(&exports), objects_before);
+    assert_eq!(
+        std::fs::read_to_string(exports.join("kept.csv")).unwrap(),
+        "previous\n"
+    );
+    assert_eq!(
+        succeeds(&format!("{table}; select count(*) as n from t")),
+        "n\n2\n"
+    );
+
+    succeeds(
+        "copy (select value as x from generate_series(1, 3)) to 's3://crm/exports/kept.csv' stored as csv",
+    );
+    assert_eq!(
+        std::fs::read_to_string(exports.join("kept.csv")).unwrap(),
+        "x\n1\n2\n3\n"
+    );
+    succeeds(
+        "copy (select value as x, value % 3 as part from generate_series(1, 20)) \
+         to 's3://crm/exports/parts/' stored as parquet partitioned by (part)",
+    );
+    let written = walk(&exports.join("parts"));
+    assert_eq!(written.len(), 3, "{written:?}");
+
+    // A bucket named alone is a folder: its files land at the bucket's root.
+    let bucket = scratch().join("s3").join(BUCKET);
+    let at_root = || -> Vec<PathBuf> {
+        std::fs::read_dir(&bucket)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect()
+    };
+    assert!(at_root().is_empty(), "{:?}", at_root());
+    succeeds("copy (select 1 as x) to 's3://crm' stored as csv");
+    let landed = at_root();
+    assert_eq!(landed.len(), 1, "{landed:?}");
+    assert_eq!(std::fs::read_to_string(&landed[0]).unwrap(), "x\n1\n");
+    std::fs::remove_file(&landed[0]).unwrap();
+    assert!(
+        walk(&exports)
+            .iter()
+            .all(|object| !object.to_string_lossy().contains("salesql-staging")),
+        "{:?}",
+        walk(&exports)
+    );
+}
