@@ -34,9 +34,42 @@ enum Target {
     },
     /// A regular file appended to, or a FIFO or device written in place.
     Append {
-        file: BufWriter<File>,
+        file: Appended,
         path: PathBuf,
     },
+}
+
+/// A file written at its end. When `undo_to` is set (the REPL's `\o FILE`, a regular file), a
+/// result dropped without being committed is cut off again at that length, so a failed
+/// statement leaves no partial rows in the file.
+struct Appended {
+    /// `None` only once dropped.
+    writer: Option<BufWriter<File>>,
+    undo_to: Option<u64>,
+}
+
+impl Appended {
+    fn writer(&mut self) -> std::io::Result<&mut BufWriter<File>> {
+        self.writer
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("the output file is closed"))
+    }
+
+    /// Flushes, and keeps what was written.
+    fn commit(mut self) -> std::io::Result<()> {
+        self.undo_to = None;
+        self.writer()?.flush()
+    }
+}
+
+impl Drop for Appended {
+    fn drop(&mut self) {
+        if let (Some(writer), Some(length)) = (self.writer.take(), self.undo_to) {
+            // Unwritten bytes are discarded, not flushed after the cut.
+            let (file, _unwritten) = writer.into_parts();
+            let _ = file.set_len(length);
+        }
+    }
 }
 
 /// How many symlinks [`destination`] follows before giving up, as Linux's `ELOOP` does.
@@ -102,7 +135,10 @@ impl Sink {
                 .open(path)
                 .map_err(|e| Error::io(path, e))?;
             return Ok(Self::new(Target::Append {
-                file: BufWriter::with_capacity(256 * 1024, file),
+                file: Appended {
+                    writer: Some(BufWriter::with_capacity(256 * 1024, file)),
+                    undo_to: None,
+                },
                 path: path.to_path_buf(),
             }));
         }
@@ -124,15 +160,20 @@ impl Sink {
     }
 
     /// The end of an existing file (created if missing), as the REPL's `\o FILE` wants: each
-    /// result is added after the previous ones.
+    /// result is added after the previous ones. A result that is not committed (its statement
+    /// failed) is cut off again when the file is a regular one.
     pub fn append(path: &Path) -> Result<Self> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
+        let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
         Ok(Self::new(Target::Append {
-            file: BufWriter::new(file),
+            file: Appended {
+                writer: Some(BufWriter::new(file)),
+                undo_to: metadata.is_file().then_some(metadata.len()),
+            },
             path: path.to_path_buf(),
         }))
     }
@@ -189,7 +230,7 @@ impl Sink {
                     .map_err(|e| Error::io(&path, e.error))?;
                 Ok(())
             }
-            Target::Append { mut file, path } => file.flush().map_err(|e| Error::io(&path, e)),
+            Target::Append { file, path } => file.commit().map_err(|e| Error::io(&path, e)),
         }
     }
 }
@@ -216,7 +257,7 @@ impl Write for Sink {
         match &mut self.target {
             Target::Stdout(out) => out.write(buf),
             Target::File { temp, .. } => temp.write(buf),
-            Target::Append { file, .. } => file.write(buf),
+            Target::Append { file, .. } => file.writer()?.write(buf),
         }
     }
 
@@ -224,7 +265,7 @@ impl Write for Sink {
         match &mut self.target {
             Target::Stdout(out) => out.flush(),
             Target::File { temp, .. } => temp.flush(),
-            Target::Append { file, .. } => file.flush(),
+            Target::Append { file, .. } => file.writer()?.flush(),
         }
     }
 }
@@ -250,5 +291,21 @@ mod tests {
         assert!(!other.exists());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "only out.csv remains");
+    }
+
+    #[test]
+    fn an_appended_result_stays_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        std::fs::write(&path, "before\n").unwrap();
+        let mut sink = Sink::append(&path).unwrap();
+        sink.write_all(b"kept\n").unwrap();
+        sink.commit().unwrap();
+
+        let mut sink = Sink::append(&path).unwrap();
+        // More than the buffer holds, so part of it reaches the file before the drop.
+        sink.write_all(&vec![b'x'; 100_000]).unwrap();
+        drop(sink);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "before\nkept\n");
     }
 }

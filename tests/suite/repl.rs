@@ -261,3 +261,31 @@ fn a_cancelled_copy_leaves_nothing_behind() {
     assert!(entries.is_empty(), "{entries:?}");
     quit(s);
 }
+
+#[test]
+fn a_failed_statement_adds_nothing_to_the_output_file() {
+    let state = empty_dir();
+    let out = state.path().join("results.csv");
+    let mut s = repl(state.path());
+    s.send_line("\\format csv").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line(&format!("\\o {}", out.display())).unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("select 'first' as kept;").unwrap();
+    s.exp_string("1 row").unwrap();
+    // Fails after hundreds of thousands of rows were written out.
+    s.send_line(
+        "select case when value <= 300000 then value else 1 / (value - value) end as x \
+         from generate_series(1, 400000);",
+    )
+    .unwrap();
+    s.exp_string("Divide by zero").unwrap();
+    s.exp_string("salesql> ").unwrap();
+    s.send_line("select 'last' as kept;").unwrap();
+    s.exp_string("1 row").unwrap();
+    quit(s);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "kept\nfirst\nkept\nlast\n"
+    );
+}
