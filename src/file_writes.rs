@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use datafusion::datasource::listing::{ListingTable, ListingTableUrl};
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::dml::CopyTo;
-use datafusion::logical_expr::{DmlStatement, LogicalPlan, WriteOp};
+use datafusion::logical_expr::{Analyze, DmlStatement, LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use object_store::path::Path;
@@ -111,6 +111,16 @@ impl FileWrites {
                     before,
                 }));
                 Ok((plan, Some(Self::new(pending))))
+            }
+            // EXPLAIN ANALYZE runs the statement it explains.
+            LogicalPlan::Analyze(analyze) => {
+                let input = Arc::unwrap_or_clone(analyze.input);
+                let (input, writes) = Box::pin(Self::prepare(context, input)).await?;
+                let analyze = Analyze {
+                    input: Arc::new(input),
+                    ..analyze
+                };
+                Ok((LogicalPlan::Analyze(analyze), writes))
             }
             other => Ok((other, None)),
         }
@@ -286,7 +296,32 @@ impl Insertion {
                 .await
                 .map_err(Error::object_store(context.clone()))?;
         }
+        self.remove_emptied_folders(&added);
         Ok(())
+    }
+
+    /// On the local disk, removes the partition folders (`p=1/`) the INSERT created, once
+    /// emptied: the store leaves folders behind.
+    fn remove_emptied_folders(&self, deleted: &[Path]) {
+        let Some(table) = local_path(&self.folder) else {
+            return;
+        };
+        for file in deleted {
+            let Some(rest) = file.prefix_match(self.folder.prefix()) else {
+                continue;
+            };
+            let mut path = table.clone();
+            path.extend(rest.map(|part| part.as_ref().to_string()));
+            for folder in path.ancestors().skip(1) {
+                // Stops at the first folder that still holds something.
+                if !folder.starts_with(&table)
+                    || folder == table
+                    || std::fs::remove_dir(folder).is_err()
+                {
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -316,9 +351,7 @@ fn stage_copy(context: &SessionContext, mut copy: CopyTo) -> Result<(CopyTo, Pen
     let name = format!("{STAGING}{:x}-{nonce:x}", std::process::id());
     let staging_url = staging_url(&target, &name);
     let staging = ListingTableUrl::parse(&staging_url)?;
-    let local = (staging.scheme() == "file")
-        .then(|| AsRef::<url::Url>::as_ref(&staging).to_file_path().ok())
-        .flatten();
+    let local = local_path(&staging);
     let created = local.as_deref().map_or_else(Vec::new, missing_folders);
     let pending = Pending::Staged(Box::new(Staging {
         store,
@@ -342,6 +375,13 @@ fn staging_url(target: &ListingTableUrl, name: &str) -> String {
         }
         _ => format!("{}/{name}/", url.trim_end_matches('/')),
     }
+}
+
+/// Where `url` is on the local disk, if it is there.
+fn local_path(url: &ListingTableUrl) -> Option<PathBuf> {
+    (url.scheme() == "file")
+        .then(|| AsRef::<url::Url>::as_ref(url).to_file_path().ok())
+        .flatten()
 }
 
 /// The folders above `path` that do not exist yet, deepest first.

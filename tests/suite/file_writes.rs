@@ -74,6 +74,11 @@ fn a_failed_copy_leaves_no_file_and_keeps_the_one_it_would_replace() {
         dir.path(),
         &format!("copy ({FAILS_MIDWAY}) to 'parts/' stored as csv partitioned by (part)"),
     );
+    // EXPLAIN ANALYZE runs the statement it explains.
+    fails_midway(
+        dir.path(),
+        &format!("explain analyze copy ({FAILS_MIDWAY}) to 'explained.csv' stored as csv"),
+    );
     assert_eq!(entries_under(dir.path()), [PathBuf::from("kept.csv")]);
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "previous\n");
 }
@@ -162,4 +167,22 @@ fn a_failed_insert_adds_no_rows_to_a_table_of_files() {
     );
     assert_eq!(counted[1], ["2", "3"]);
     assert_eq!(entries_under(&dir.path().join("t")).len(), 1);
+
+    // A partitioned table keeps no partition folder the failed INSERT created.
+    let partitioned = format!(
+        "create external table p (x bigint, part bigint) stored as parquet partitioned by (part) \
+         location '{}/p/'",
+        dir.path().display()
+    );
+    succeeds(
+        dir.path(),
+        &format!("{partitioned}; insert into p values (1, 1)"),
+    );
+    fails_midway(
+        dir.path(),
+        &format!("{partitioned}; insert into p {FAILS_MIDWAY}"),
+    );
+    let entries = entries_under(&dir.path().join("p"));
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries[0].ends_with("part=1"), "{entries:?}");
 }
