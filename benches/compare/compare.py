@@ -238,7 +238,7 @@ def main():
             row = [name, f"{ours:.3f}"] + [f"{times[e]:.3f}" if e in times else "–" for e in engines] \
                 + [fmt_ratio(ours, times.get(e)) for e in engines] \
                 + [f"{peak:.0f}"] + [f"{peaks[e]:.0f}" if e in peaks else "–" for e in engines] \
-                + ["; ".join(notes) or "agree"]
+                + ["; ".join(notes) or ("agree" if engines else "not compared")]
             table.append(row)
             print("  ".join(row), file=sys.stderr)
         start = startup_seconds(args, root)
