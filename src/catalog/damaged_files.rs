@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -40,6 +41,9 @@ use crate::error::Error;
 
 /// Files decoded at once while looking for the damaged one.
 pub const FILES_AT_ONCE: usize = 4;
+
+/// How long the search for a damaged file runs before it says so on stderr.
+const ANNOUNCE_AFTER: Duration = Duration::from_secs(2);
 
 /// True when `error` comes from decoding a Parquet file (a damaged page, an impossible
 /// encoding), as opposed to fetching its bytes or to the statement itself.
@@ -126,13 +130,36 @@ pub async fn locate_damage(
             }
         }
     }
+    let files = suspects.len();
     let mut checks = futures::stream::iter(suspects)
         .map(|suspect| async move {
             let outcome = decode_file(suspect.store, &suspect.file, Some(&suspect.columns)).await;
             (suspect.store_url, suspect.file, outcome)
         })
         .buffered(FILES_AT_ONCE);
-    while let Some((store_url, file, outcome)) = checks.next().await {
+    // On a large table the search takes as long as reading it did: past a moment, say why
+    // nothing seems to happen.
+    let announce = tokio::time::sleep(ANNOUNCE_AFTER);
+    tokio::pin!(announce);
+    let mut announced = false;
+    loop {
+        let checked = tokio::select! {
+            checked = checks.next() => checked,
+            () = &mut announce, if !announced => {
+                let files = match files {
+                    1 => "the file".to_string(),
+                    n => format!("the {n} files"),
+                };
+                eprintln!(
+                    "a Parquet file failed to decode: reading {files} the statement read \
+                     again, to name it (Ctrl-C stops)"
+                );
+                announced = true;
+                continue;
+            }
+        };
+        // Every file decoded: the failure came from elsewhere.
+        let (store_url, file, outcome) = checked?;
         let damage = match outcome {
             FileCheck::Sound => continue,
             FileCheck::Unreadable(_) => return None,
@@ -153,7 +180,6 @@ pub async fn locate_damage(
             message: damage.message,
         });
     }
-    None
 }
 
 /// One file to decode again, and the columns to decode.

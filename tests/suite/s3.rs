@@ -449,18 +449,18 @@ fn a_missing_bucket_is_named() {
     );
 }
 
-#[test]
-fn a_damaged_column_in_s3_is_named_by_the_files_url() {
-    let server = server();
-    let file = scratch()
-        .join("s3")
-        .join(BUCKET)
-        .join("damaged/deals/a.parquet");
+/// Writes `crm/damaged/deals/a.parquet` under `buckets`, its `amount` column damaged.
+fn write_damaged_deals(buckets: &Path) {
+    let file = buckets.join(BUCKET).join("damaged/deals/a.parquet");
     write_parquet(
         &file,
         "select value as id, value * 3 as amount from generate_series(1, 5000)",
     );
     damage_column(&file, "amount");
+}
+
+/// A query of the damaged column [`write_damaged_deals`] wrote.
+fn sum_of_damaged_amounts(server: &Server) -> Command {
     let mut command = s3_salesql(server);
     command.args([
         "--data",
@@ -468,8 +468,15 @@ fn a_damaged_column_in_s3_is_named_by_the_files_url() {
         "query",
         "select sum(amount) from deals",
     ]);
+    command
+}
+
+#[test]
+fn a_damaged_column_in_s3_is_named_by_the_files_url() {
+    let server = server();
+    write_damaged_deals(&scratch().join("s3"));
     fails_quickly(
-        command,
+        sum_of_damaged_amounts(server),
         &["table `deals`: file s3://crm/damaged/deals/a.parquet is damaged: column `amount`"],
         Duration::from_secs(20),
     );
@@ -712,4 +719,49 @@ fn a_failed_copy_or_insert_leaves_the_bucket_as_it_was() {
         "{:?}",
         walk(&exports)
     );
+}
+
+/// A store that stops answering while salesql looks for the damaged file: the search says on
+/// stderr that it is reading the files again, gives up on the file it cannot read, and the
+/// statement ends with the decoding error itself, never a guess at a damaged file.
+#[test]
+fn a_store_failing_during_the_search_for_a_damaged_file_keeps_the_decoding_error() {
+    let root = empty_dir();
+    write_damaged_deals(root.path());
+    let query = |server: &Server| {
+        sum_of_damaged_amounts(server)
+            .timeout(Duration::from_secs(90))
+            .output()
+            .unwrap()
+    };
+    // The statement's own reads, counted on a server of its own.
+    let counting = Server::start(root.path());
+    let named = query(&counting);
+    assert!(stderr_of(&named).contains("is damaged"), "{named:?}");
+    let statement_reads = counting
+        .clear()
+        .iter()
+        .filter(|s| s.method == "GET" && s.path.trim_matches('/').contains('/'))
+        .count()
+        // The search's own reads of the file: its footer, then the column.
+        - 2;
+
+    let stalling = Server::start(root.path());
+    stalling
+        .stall_after_gets
+        .store(statement_reads, Ordering::SeqCst);
+    stalling.stalling.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let output = query(&stalling);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60), "{stderr}");
+    assert!(
+        stderr
+            .contains("a Parquet file failed to decode: reading the file the statement read again"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Parquet"), "{stderr}");
+    assert!(!stderr.contains("is damaged"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
