@@ -25,7 +25,49 @@ fn repl(state_home: &Path) -> PtySession {
 
 fn quit(mut session: PtySession) {
     session.send_line("\\q").unwrap();
-    session.exp_eof().expect("the REPL ends on \\q");
+    if let Err(e) = session.exp_eof() {
+        // Rare under load, and not reproduced at will: say what the process was doing.
+        panic!(
+            "the REPL did not end on \\q: {e}\n{}",
+            threads_of_children()
+        );
+    }
+}
+
+/// Each thread of the processes this test binary started (the REPLs), with its state, the
+/// kernel function it waits in and its system call, from `/proc` (empty elsewhere).
+fn threads_of_children() -> String {
+    let me = std::process::id().to_string();
+    let read = |path: String| std::fs::read_to_string(path).unwrap_or_default();
+    // `/proc/…/stat` is `pid (name) state ppid …`; the name may hold spaces.
+    let fields = |stat: &str| -> Vec<String> {
+        stat.rsplit_once(") ")
+            .map(|(_, rest)| rest.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let mut report = String::new();
+    for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = process.file_name().to_string_lossy().into_owned();
+        if fields(&read(format!("/proc/{pid}/stat"))).get(1) != Some(&me) {
+            continue;
+        }
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default();
+        report += &format!("process {pid} (in {}):\n", cwd.display());
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"));
+        for task in tasks.into_iter().flatten().flatten() {
+            let tid = task.file_name().to_string_lossy().into_owned();
+            let at = format!("/proc/{pid}/task/{tid}");
+            let state = fields(&read(format!("{at}/stat"))).first().cloned();
+            report += &format!(
+                "  {tid} {} {} wchan={} syscall={}\n",
+                read(format!("{at}/comm")).trim(),
+                state.unwrap_or_default(),
+                read(format!("{at}/wchan")).trim(),
+                read(format!("{at}/syscall")).trim()
+            );
+        }
+    }
+    report
 }
 
 #[test]
