@@ -10,7 +10,8 @@
 //! - an `INSERT` only adds files to its table's folder, so after a failed one the files that
 //!   were not there before it are deleted.
 //!
-//! A statement cancelled in the REPL is rolled back the same way, in the background.
+//! A statement cancelled with Ctrl-C (in the REPL, or in `salesql query`) is rolled back the
+//! same way, in the background; the next statement and the process's exit wait for that.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -146,10 +147,11 @@ impl FileWrites {
                 move_into_place(&store, staging.prefix(), target.prefix())
                     .await
                     .map_err(Error::object_store(format!(
-                            "COPY wrote its files, but moving them from {} to {} failed (what was not moved is still there)",
-                            staging.as_str(),
-                            target.as_str()
-                        )))?;
+                        "COPY wrote its files, but moving them from {} to {} failed \
+                         (what was not moved is still there)",
+                        staging.as_str(),
+                        target.as_str()
+                    )))?;
                 // A staged folder stays behind once its files are moved.
                 if let Some(path) = &local {
                     let _ = remove_path(path);
