@@ -29,6 +29,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::import::staging::remove_empty_parents;
 
 /// The prefix of a staging location's name.
 const STAGING: &str = ".salesql-staging-";
@@ -68,8 +69,9 @@ struct Staging {
     target: ListingTableUrl,
     /// The staging location on the local disk, to remove the folders it leaves.
     local: Option<PathBuf>,
-    /// The local folders that writing to the staging location creates, deepest first.
-    created: Vec<PathBuf>,
+    /// The nearest local folder above the staging location that existed before: the folders
+    /// below it that writing creates are removed with the staging location.
+    existing: Option<PathBuf>,
 }
 
 impl FileWrites {
@@ -236,7 +238,7 @@ impl Pending {
                     store,
                     staging,
                     local,
-                    created,
+                    existing,
                     ..
                 } = *copy;
                 let removed =
@@ -250,9 +252,8 @@ impl Pending {
                             )),
                         ),
                     };
-                // Only folders left empty go.
-                for folder in &created {
-                    let _ = std::fs::remove_dir(folder);
+                if let (Some(path), Some(existing)) = (&local, &existing) {
+                    remove_empty_parents(existing, path);
                 }
                 removed
             }
@@ -314,14 +315,8 @@ impl Insertion {
             };
             let mut path = table.clone();
             path.extend(rest.map(|part| part.as_ref().to_string()));
-            for folder in path.ancestors().skip(1) {
-                // Stops at the first folder that still holds something.
-                if !folder.starts_with(&table)
-                    || folder == table
-                    || std::fs::remove_dir(folder).is_err()
-                {
-                    break;
-                }
+            if path != table {
+                remove_empty_parents(&table, &path);
             }
         }
     }
@@ -354,13 +349,13 @@ fn stage_copy(context: &SessionContext, mut copy: CopyTo) -> Result<(CopyTo, Pen
     let staging_url = staging_url(&target, &name);
     let staging = ListingTableUrl::parse(&staging_url)?;
     let local = local_path(&staging);
-    let created = local.as_deref().map_or_else(Vec::new, missing_folders);
+    let existing = local.as_deref().and_then(existing_folder_above);
     let pending = Pending::Staged(Box::new(Staging {
         store,
         staging,
         target,
         local,
-        created,
+        existing,
     }));
     copy.output_url = staging_url;
     Ok((copy, pending))
@@ -386,13 +381,12 @@ fn local_path(url: &ListingTableUrl) -> Option<PathBuf> {
         .flatten()
 }
 
-/// The folders above `path` that do not exist yet, deepest first.
-fn missing_folders(path: &std::path::Path) -> Vec<PathBuf> {
+/// The nearest folder above `path` that exists.
+fn existing_folder_above(path: &std::path::Path) -> Option<PathBuf> {
     path.ancestors()
         .skip(1)
-        .take_while(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+        .find(|folder| folder.exists())
         .map(std::path::Path::to_path_buf)
-        .collect()
 }
 
 /// The object store that serves `url`.
@@ -409,12 +403,7 @@ async fn move_into_place(
     if store.head(staging).await.is_ok() {
         return store.rename(staging, target).await;
     }
-    let staged: Vec<Path> = store
-        .list(Some(staging))
-        .map_ok(|meta| meta.location)
-        .try_collect()
-        .await?;
-    for from in staged {
+    for from in list(store, staging).await? {
         let Some(rest) = from.prefix_match(staging) else {
             continue;
         };

@@ -88,7 +88,8 @@ impl Staging {
     }
 }
 
-fn remove_empty_parents(root: &Path, file: &Path) {
+/// Removes the folders above `file` that are left empty, up to `root` (kept).
+pub(crate) fn remove_empty_parents(root: &Path, file: &Path) {
     let mut dir = file.parent();
     while let Some(current) = dir {
         if current == root || std::fs::remove_dir(current).is_err() {

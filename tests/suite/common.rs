@@ -244,3 +244,8 @@ fn damage_bytes(file: &Path, range: std::ops::Range<usize>, mask: u8) {
     }
     std::fs::write(file, bytes).unwrap();
 }
+
+/// Rows `x` (and `part`, 0 to 2) that fail past the 300 000th, with a division by zero, so that
+/// dozens of batches are written out before the failure.
+pub const FAILS_MIDWAY: &str = "select case when value <= 300000 then value else 1 / (value - value) end as x, \
+     value % 3 as part from generate_series(1, 400000)";

@@ -3,12 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::common::{csv_records, empty_dir, salesql, stderr_of};
-
-/// Rows that fail past the 300 000th, so that dozens of batches are written before the
-/// failure.
-const FAILS_MIDWAY: &str = "select case when value <= 300000 then value else 1 / (value - value) end as x, \
-     value % 3 as part from generate_series(1, 400000)";
+use super::common::{FAILS_MIDWAY, csv_records, empty_dir, salesql, stderr_of};
 
 /// Runs `sql` in `dir` (relative paths are relative to it), over the built-in sample.
 fn query(dir: &Path, sql: &str) -> std::process::Output {

@@ -19,8 +19,8 @@ use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
 use super::common::{
-    damage_column, dataset, empty_dir, partitioned_dataset, salesql, salesql_process, scratch,
-    stderr_of, write_parquet,
+    FAILS_MIDWAY, damage_column, dataset, empty_dir, partitioned_dataset, salesql, salesql_process,
+    scratch, stderr_of, write_parquet,
 };
 use super::saved_queries::BUILTIN;
 
@@ -632,8 +632,6 @@ fn a_failed_copy_or_insert_leaves_the_bucket_as_it_was() {
     let exports = scratch().join("s3").join(BUCKET).join("exports");
     std::fs::create_dir_all(&exports).unwrap();
     std::fs::write(exports.join("kept.csv"), "previous\n").unwrap();
-    let fails_midway = "select case when value <= 100000 then value else 1 / (value - value) end as x, \
-         value % 3 as part from generate_series(1, 200000)";
     let table =
         "create external table t (x bigint) stored as csv location 's3://crm/exports/table/'";
     let run = |sql: &str| {
@@ -658,12 +656,12 @@ fn a_failed_copy_or_insert_leaves_the_bucket_as_it_was() {
     let objects_before = walk(&exports);
 
     for sql in [
-        format!("copy ({fails_midway}) to 's3://crm/exports/kept.csv' stored as csv"),
-        format!("copy ({fails_midway}) to 's3://crm/exports/new.parquet' stored as parquet"),
+        format!("copy ({FAILS_MIDWAY}) to 's3://crm/exports/kept.csv' stored as csv"),
+        format!("copy ({FAILS_MIDWAY}) to 's3://crm/exports/new.parquet' stored as parquet"),
         format!(
-            "copy ({fails_midway}) to 's3://crm/exports/parts/' stored as csv partitioned by (part)"
+            "copy ({FAILS_MIDWAY}) to 's3://crm/exports/parts/' stored as csv partitioned by (part)"
         ),
-        format!("{table}; insert into t select x from ({fails_midway})"),
+        format!("{table}; insert into t select x from ({FAILS_MIDWAY})"),
     ] {
         let output = run(&sql);
         assert_eq!(output.status.code(), Some(1), "{sql}: {output:?}");
